@@ -1,0 +1,64 @@
+import { expect, snap, test } from './support/berth.js';
+
+test.describe('the app frame in headless mode', () => {
+  test('opens with the token from the URL and navigates every section', async ({ page, berth }) => {
+    await page.goto(berth.uiUrl);
+    // The token leaves the address bar at once (it lives in this tab's session storage).
+    await expect(page).toHaveURL(/#\/checkpoints$/);
+    await expect(page.getByRole('heading', { name: 'Checkpoints', level: 1 })).toBeVisible();
+    await expect(page.getByText('Drop a training output folder here')).toBeVisible();
+    await snap(page, 'frame-checkpoints');
+
+    for (const [label, heading] of [
+      ['Servers', 'Servers'],
+      ['System', 'System'],
+      ['Settings', 'Settings'],
+    ] as const) {
+      await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: label }).click();
+      await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
+      await expect(page).toHaveURL(new RegExp(`#/${label.toLowerCase()}$`));
+      await snap(page, `frame-${label.toLowerCase()}`);
+    }
+    await expect(page.getByText(berth.home)).toBeVisible();
+  });
+
+  test('new users see what to do on an empty Servers page', async ({ page, berth }) => {
+    await page.goto(berth.uiUrl);
+    await page.getByRole('link', { name: 'Servers' }).click();
+    await expect(page.getByText('No servers yet')).toBeVisible();
+    await page.getByRole('button', { name: 'Pick a checkpoint to deploy' }).click();
+    await expect(page.getByRole('heading', { name: 'Checkpoints', level: 1 })).toBeVisible();
+  });
+
+  test('settings changed in the window persist in the core', async ({ page, berth }) => {
+    await page.goto(berth.uiUrl);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const keep = page.getByLabel('Keep servers running after Berth quits');
+    await keep.check();
+    await expect
+      .poll(
+        async () =>
+          (await berth.api<{ keep_servers_on_quit: boolean }>('GET', '/api/settings')).keep_servers_on_quit,
+      )
+      .toBe(true);
+  });
+
+  test('follows the dark colour scheme', async ({ browser, berth }) => {
+    const context = await browser.newContext({ colorScheme: 'dark' });
+    const page = await context.newPage();
+    await page.goto(berth.uiUrl);
+    await expect(page.getByRole('heading', { name: 'Checkpoints', level: 1 })).toBeVisible();
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(bg).toBe('rgb(15, 18, 22)');
+    await snap(page, 'frame-dark');
+    await context.close();
+  });
+
+  test('without a token the page says how to get one', async ({ browser, berth }) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(berth.url);
+    await expect(page.getByText('No API token')).toBeVisible();
+    await context.close();
+  });
+});

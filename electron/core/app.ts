@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import type { AppInfo } from '../../shared/settings.js';
+import { type Clock, systemClock } from './clock.js';
+import { EventBus } from './events.js';
+import { type BerthPaths, berthPaths } from './paths.js';
+import { SettingsService } from './settings/settings.js';
+import { createFileStore, type KeyValueStore } from './settings/store.js';
+import { berthVersion } from './version.js';
+
+/** What the composition root needs from its host (Electron main, headless mode, or a test). */
+export interface CoreOptions {
+  /** Berth's data folder; every piece of state lives under it. */
+  home: string;
+  mode: AppInfo['mode'];
+  /** Settings persistence; defaults to a JSON file in `home`. */
+  store?: KeyValueStore;
+  clock?: Clock;
+  /** The environment children inherit from (through an allowlist) and tools are looked up in. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The running core: every service, built once and wired together. */
+export interface Core {
+  readonly mode: AppInfo['mode'];
+  readonly paths: BerthPaths;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly env: NodeJS.ProcessEnv;
+  readonly settings: SettingsService;
+  /** Set by the host once the local HTTP API listens. */
+  apiUrl: string | undefined;
+  info(): AppInfo;
+  /** Stops what must stop (servers, unless the user keeps them) and releases resources. */
+  close(): Promise<void>;
+  /** Registers cleanup to run on close, last registered first. */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+/** Builds the core from its parts. Later services are added here, each from injected dependencies. */
+export async function createCore(options: CoreOptions): Promise<Core> {
+  const paths = berthPaths(options.home);
+  for (const dir of [paths.home, paths.logsDir, paths.cacheDir, paths.tmpDir])
+    mkdirSync(dir, { recursive: true });
+  const bus = new EventBus();
+  const store = options.store ?? createFileStore(paths.settingsDir);
+  const settings = new SettingsService(store, bus);
+  const closers: Array<() => Promise<void> | void> = [];
+  const version = berthVersion();
+
+  const core: Core = {
+    mode: options.mode,
+    paths,
+    bus,
+    clock: options.clock ?? systemClock,
+    env: options.env ?? process.env,
+    settings,
+    apiUrl: undefined,
+    info: () => ({
+      version,
+      mode: options.mode,
+      home: paths.home,
+      platform: `${process.platform}-${process.arch}`,
+      ...(core.apiUrl ? { api_url: core.apiUrl } : {}),
+    }),
+    onClose: (fn) => void closers.push(fn),
+    async close() {
+      const errors: unknown[] = [];
+      for (const fn of closers.reverse()) {
+        try {
+          await fn();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      closers.length = 0;
+      if (errors.length > 0) throw new AggregateError(errors, 'Berth did not shut down cleanly');
+    },
+  };
+  return core;
+}

@@ -1,0 +1,45 @@
+import { startHeadless } from '../../headless.js';
+import type { Command } from '../command.js';
+
+/** `berth serve`: the core, the API and the UI in a browser (headless mode). */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run Berth headless: the API and the UI in your browser (for GPU boxes over SSH)',
+  usage: 'berth serve [--host 127.0.0.1] [--port 7420] [--json]',
+  options: { host: { type: 'string' }, port: { type: 'string' } },
+  async run(args, io, env) {
+    const port = args.values.port === undefined ? undefined : Number(args.values.port);
+    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+      io.err(`error [INVALID_REQUEST]: --port must be a port number, got ${String(args.values.port)}\n`);
+      return 2;
+    }
+    const host = args.values.host as string | undefined;
+    const headless = await startHeadless({
+      env,
+      ...(host ? { host } : {}),
+      ...(port !== undefined ? { port } : {}),
+    });
+    if (args.values.json) {
+      io.out(
+        `${JSON.stringify({ url: headless.api.url, ui_url: headless.uiUrl, home: headless.core.paths.home })}\n`,
+      );
+    } else {
+      io.out(
+        `Berth is running headless.\n  Open: ${headless.uiUrl}\n  API:  ${headless.api.url}/api (token in ${headless.core.paths.tokenFile})\n  Data: ${headless.core.paths.home}\nPress Ctrl+C to stop.\n`,
+      );
+      if (host && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+        io.err(
+          `warning: the API listens on ${host}; anyone who can reach it and has the token controls Berth.\n`,
+        );
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    io.err('Stopping Berth...\n');
+    await headless.close();
+    return 0;
+  },
+};

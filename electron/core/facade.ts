@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import type { ApiMethod } from '../../shared/ipc.js';
+import { SettingsPatchSchema } from '../../shared/settings.js';
+import { parseOrThrow } from './api/route.js';
+import type { Core } from './app.js';
+
+/** One BerthApi method as the core implements it: arguments validated, then the service called. */
+export type ApiHandler = (...args: unknown[]) => Promise<unknown> | unknown;
+
+/**
+ * The BerthApi methods in the core, for the IPC transport (the HTTP transport calls the same services from its
+ * routes). Each validates its arguments with the shared schemas, as untrusted input. Later issues add theirs.
+ */
+export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHandler>> {
+  return {
+    'app.info': () => core.info(),
+    'settings.get': () => core.settings.get(),
+    'settings.update': (patch) => core.settings.update(parseOrThrow(SettingsPatchSchema, patch, 'settings')),
+  };
+}
+
+/** Validates a single id argument. */
+export const IdArg = z.string().min(1).max(200);

@@ -1,0 +1,48 @@
+import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
+import type { BerthApi } from '../../shared/api.js';
+import type { BerthEvent } from '../../shared/events.js';
+import { type ApiMethod, EVENT_CHANNEL, type IpcResult, ipcChannel } from '../../shared/ipc.js';
+
+/** Calls one core method over IPC and rethrows its error value as an Error with code and hint. */
+async function call<T>(method: ApiMethod, ...args: unknown[]): Promise<T> {
+  const result = (await ipcRenderer.invoke(ipcChannel(method), ...args)) as IpcResult;
+  if (result.ok) return result.value as T;
+  const error = new Error(result.error.message) as Error & { code: string; hint?: string };
+  error.code = result.error.code;
+  if (result.error.hint) error.hint = result.error.hint;
+  throw error;
+}
+
+// The window gets verbs, never ipcRenderer or channel names.
+const api: BerthApi = {
+  app: { info: () => call('app.info') },
+  settings: { get: () => call('settings.get'), update: (patch) => call('settings.update', patch) },
+  jobs: {
+    register: (path) => call('jobs.register', path),
+    list: () => call('jobs.list'),
+    get: (id) => call('jobs.get', id),
+    remove: (id) => call('jobs.remove', id),
+    browse: (path) => call('jobs.browse', path),
+    pickFolder: () => call('jobs.pickFolder'),
+  },
+  system: { get: (options) => call('system.get', options) },
+  deployments: {
+    start: (request) => call('deployments.start', request),
+    wait: (id) => call('deployments.wait', id),
+    cancel: (id) => call('deployments.cancel', id),
+  },
+  servers: {
+    list: () => call('servers.list'),
+    stop: (id) => call('servers.stop', id),
+    restart: (id) => call('servers.restart', id),
+    remove: (id) => call('servers.remove', id),
+    logs: (id, tail) => call('servers.logs', id, tail),
+  },
+  onEvent(listener) {
+    const handler = (_event: IpcRendererEvent, payload: BerthEvent) => listener(payload);
+    ipcRenderer.on(EVENT_CHANNEL, handler);
+    return () => ipcRenderer.removeListener(EVENT_CHANNEL, handler);
+  },
+};
+
+contextBridge.exposeInMainWorld('berth', api);

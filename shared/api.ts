@@ -1,0 +1,56 @@
+import type { BrowseResult, Job } from './checkpoints.js';
+import type { DeployRequest, DeployResponse } from './deploy.js';
+import type { BerthEvent } from './events.js';
+import type { LogLine, ServerInfo } from './servers.js';
+import type { AppInfo, Settings, SettingsPatch } from './settings.js';
+import type { SystemReport } from './system.js';
+
+/** The handle of a deployment started without waiting; follow it with `onEvent`. */
+export interface DeploymentHandle {
+  deployment_id: string;
+}
+
+/**
+ * Everything the window may ask of Berth. Two transports implement it: the Electron preload
+ * (`window.berth`, over IPC) and the HTTP + SSE bridge (headless mode in a browser). The renderer is written
+ * against this interface only, so it cannot tell which one it has.
+ * Every method rejects with an Error whose `code`, `message` and `hint` follow shared/errors.ts.
+ */
+export interface BerthApi {
+  app: {
+    info(): Promise<AppInfo>;
+  };
+  settings: {
+    get(): Promise<Settings>;
+    update(patch: SettingsPatch): Promise<Settings>;
+  };
+  jobs: {
+    register(path: string): Promise<Job>;
+    list(): Promise<Job[]>;
+    get(id: string): Promise<Job>;
+    remove(id: string): Promise<void>;
+    /** Lists a folder for the path picker (confined to home and configured roots). */
+    browse(path?: string): Promise<BrowseResult>;
+    /** Opens the native folder dialog where there is one; resolves undefined in a browser. */
+    pickFolder(): Promise<string | undefined>;
+  };
+  system: {
+    get(options?: { refresh?: boolean }): Promise<SystemReport>;
+  };
+  deployments: {
+    /** Starts a deployment and resolves at once with its id. */
+    start(request: DeployRequest): Promise<DeploymentHandle>;
+    /** Resolves when the deployment's server is running. */
+    wait(deploymentId: string): Promise<DeployResponse>;
+    cancel(deploymentId: string): Promise<void>;
+  };
+  servers: {
+    list(): Promise<ServerInfo[]>;
+    stop(id: string): Promise<ServerInfo>;
+    restart(id: string): Promise<ServerInfo>;
+    remove(id: string): Promise<void>;
+    logs(id: string, tail?: number): Promise<LogLine[]>;
+  };
+  /** Subscribes to every core event; returns the unsubscribe function. */
+  onEvent(listener: (event: BerthEvent) => void): () => void;
+}

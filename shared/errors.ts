@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** Every failure Berth reports, to the window, the API or the CLI, has this shape. */
+export const BerthErrorSchema = z.object({
+  code: z.string().min(1),
+  message: z.string().min(1),
+  hint: z.string().optional(),
+  /** Structured extras (e.g. the last log lines of a crashed server). */
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type BerthErrorShape = z.infer<typeof BerthErrorSchema>;
+
+/**
+ * The error codes Berth uses and the HTTP status each maps to.
+ * Issues add codes here; a code not listed maps to 500.
+ */
+export const ERROR_STATUS = {
+  INVALID_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN_HOST: 403,
+  FORBIDDEN_ORIGIN: 403,
+  NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
+  CHECKPOINT_NOT_FOUND: 404,
+  SERVER_NOT_FOUND: 404,
+  DEPLOYMENT_NOT_FOUND: 404,
+  PATH_OUTSIDE_ROOTS: 403,
+  PATH_ESCAPES_JOB: 400,
+  NAME_CONFLICT: 409,
+  PORT_IN_USE: 409,
+  ALREADY_RUNNING: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MODEL: 422,
+  INVALID_CHECKPOINT: 422,
+  BACKEND_NOT_INSTALLED: 503,
+  BERTH_NOT_RUNNING: 503,
+  INSUFFICIENT_DISK: 507,
+  CANCELLED: 499,
+  INTERNAL: 500,
+} as const satisfies Record<string, number>;
+
+/** HTTP status for an error code (500 for codes this table does not know). */
+export function statusForCode(code: string): number {
+  return (ERROR_STATUS as Record<string, number>)[code] ?? 500;
+}
+
+/** The body of every failed API response: `{ success: false, error }`. */
+export const ErrorResponseSchema = z.object({ success: z.literal(false), error: BerthErrorSchema });
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;

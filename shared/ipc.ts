@@ -1,0 +1,33 @@
+/**
+ * The IPC contract between the preload and the main process: one channel per BerthApi method, named after it.
+ * Only the typed wrappers in electron/preload and electron/main touch these strings.
+ */
+export const API_METHODS = [
+  'app.info',
+  'settings.get',
+  'settings.update',
+  'jobs.register',
+  'jobs.list',
+  'jobs.get',
+  'jobs.remove',
+  'jobs.browse',
+  'jobs.pickFolder',
+  'system.get',
+  'deployments.start',
+  'deployments.wait',
+  'deployments.cancel',
+  'servers.list',
+  'servers.stop',
+  'servers.restart',
+  'servers.remove',
+  'servers.logs',
+] as const;
+export type ApiMethod = (typeof API_METHODS)[number];
+
+export const ipcChannel = (method: ApiMethod) => `berth:${method}`;
+export const EVENT_CHANNEL = 'berth:event';
+
+/** What every IPC handler returns: errors travel as values because Electron drops custom error fields. */
+export type IpcResult =
+  | { ok: true; value: unknown }
+  | { ok: false; error: { code: string; message: string; hint?: string } };
