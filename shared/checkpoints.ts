@@ -2,6 +2,29 @@ import { z } from 'zod';
 import { BerthErrorSchema } from './errors.js';
 
 /**
+ * A model's shape from its config.json, with the defaults transformers would fill in. The memory model
+ * (hardware), the converter's checks and the UI all read these fields.
+ */
+export const ModelShapeSchema = z.object({
+  architecture: z.string(),
+  model_type: z.string(),
+  num_layers: z.number().int(),
+  hidden_size: z.number().int(),
+  intermediate_size: z.number().int().optional(),
+  num_attention_heads: z.number().int(),
+  num_kv_heads: z.number().int(),
+  head_dim: z.number().int(),
+  vocab_size: z.number().int(),
+  /** max_position_embeddings (or the GGUF's context_length). */
+  context_length: z.number().int(),
+  rope_scaling: z.record(z.string(), z.unknown()).nullable().optional(),
+  tie_word_embeddings: z.boolean(),
+  /** config.json's torch_dtype / dtype, e.g. "bfloat16". */
+  torch_dtype: z.string().optional(),
+});
+export type ModelShape = z.infer<typeof ModelShapeSchema>;
+
+/**
  * What Berth knows about one checkpoint folder (or GGUF file). The checkpoint-intake issue fills in the
  * description; the fields here are the ones the rest of Berth relies on.
  */
@@ -12,6 +35,7 @@ export const CheckpointSchema = z.object({
   kind: z.enum(['hf-model', 'lora-adapter', 'gguf', 'bin-only']),
   architecture: z.string().optional(),
   model_type: z.string().optional(),
+  shape: ModelShapeSchema.optional(),
   step: z.number().int().optional(),
   size_bytes: z.number().optional(),
   parameters: z.number().optional(),
