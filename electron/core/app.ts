@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import type { AppInfo } from '../../shared/settings.js';
 import { type Clock, systemClock } from './clock.js';
+import { type DeployDeps, DeployService } from './deploy/deploy.js';
+import { BerthError } from './errors.js';
 import { EventBus } from './events.js';
 import { type BerthPaths, berthPaths } from './paths.js';
 import { SettingsService } from './settings/settings.js';
@@ -27,6 +29,8 @@ export interface Core {
   readonly clock: Clock;
   readonly env: NodeJS.ProcessEnv;
   readonly settings: SettingsService;
+  /** The deploy API: one function behind IPC, HTTP and the CLI. */
+  readonly deploy: DeployService;
   /** Set by the host once the local HTTP API listens. */
   apiUrl: string | undefined;
   info(): AppInfo;
@@ -47,13 +51,25 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const closers: Array<() => Promise<void> | void> = [];
   const version = berthVersion();
 
+  const clock = options.clock ?? systemClock;
+  // deploy() reaches the other services through these late-bound dependencies (wired below as they exist).
+  const deployDeps: DeployDeps = {
+    bus,
+    now: () => clock.now(),
+    settings: () => settings.get(),
+    resolveCheckpoint: () => Promise.reject(notWired('the checkpoint registry')),
+    backends: {},
+    servers: { list: () => [], start: () => Promise.reject(notWired('the server manager')) },
+  };
+
   const core: Core = {
     mode: options.mode,
     paths,
     bus,
-    clock: options.clock ?? systemClock,
+    clock,
     env: options.env ?? process.env,
     settings,
+    deploy: new DeployService(deployDeps),
     apiUrl: undefined,
     info: () => ({
       version,
@@ -76,5 +92,10 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (errors.length > 0) throw new AggregateError(errors, 'Berth did not shut down cleanly');
     },
   };
+  core.onClose(() => core.deploy.cancelAll());
   return core;
+}
+
+function notWired(what: string): BerthError {
+  return new BerthError('INTERNAL', `Deploy is not wired to ${what} in this build`);
 }

@@ -16,6 +16,9 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
     'app.info': () => core.info(),
     'settings.get': () => core.settings.get(),
     'settings.update': (patch) => core.settings.update(parseOrThrow(SettingsPatchSchema, patch, 'settings')),
+    'deployments.start': (request) => ({ deployment_id: core.deploy.start(request).id }),
+    'deployments.wait': (id) => core.deploy.get(parseOrThrow(IdArg, id, 'id')).done,
+    'deployments.cancel': async (id) => void (await core.deploy.cancel(parseOrThrow(IdArg, id, 'id'))),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
+import { deployCommand } from './deploy.js';
 import { serveCommand } from './serve.js';
 
 /** Every `berth` subcommand; later issues add theirs here. */
-export const commands: Command[] = [serveCommand];
+export const commands: Command[] = [serveCommand, deployCommand];
