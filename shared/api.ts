@@ -10,6 +10,21 @@ export interface DeploymentHandle {
   deployment_id: string;
 }
 
+/** One playground chat turn sent to a server through Berth (so it works over an SSH tunnel too). */
+export interface ChatRequest {
+  messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
+  max_tokens?: number;
+  temperature?: number;
+}
+
+/** How a streamed reply went: its text and speed. */
+export interface ChatResult {
+  text: string;
+  completion_tokens: number;
+  first_token_ms: number;
+  tokens_per_second: number;
+}
+
 /**
  * Everything the window may ask of Berth. Two transports implement it: the Electron preload
  * (`window.berth`, over IPC) and the HTTP + SSE bridge (headless mode in a browser). The renderer is written
@@ -50,6 +65,13 @@ export interface BerthApi {
     restart(id: string): Promise<ServerInfo>;
     remove(id: string): Promise<void>;
     logs(id: string, tail?: number): Promise<LogLine[]>;
+    /** Streams a chat reply from a running server; `onDelta` gets each piece of text as it arrives. */
+    chat(
+      id: string,
+      request: ChatRequest,
+      onDelta: (text: string) => void,
+      signal?: AbortSignal,
+    ): Promise<ChatResult>;
   };
   /** Subscribes to every core event; returns the unsubscribe function. */
   onEvent(listener: (event: BerthEvent) => void): () => void;

@@ -21,11 +21,15 @@ export const API_METHODS = [
   'servers.restart',
   'servers.remove',
   'servers.logs',
+  'servers.chat',
+  'servers.chatAbort',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
 export const ipcChannel = (method: ApiMethod) => `berth:${method}`;
 export const EVENT_CHANNEL = 'berth:event';
+/** Text deltas of a playground chat: `{ request_id, delta }`. */
+export const CHAT_DELTA_CHANNEL = 'berth:chat-delta';
 
 /** What every IPC handler returns: errors travel as values because Electron drops custom error fields. */
 export type IpcResult =

@@ -1,7 +1,13 @@
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
 import type { BerthApi } from '../../shared/api.js';
 import type { BerthEvent } from '../../shared/events.js';
-import { type ApiMethod, EVENT_CHANNEL, type IpcResult, ipcChannel } from '../../shared/ipc.js';
+import {
+  type ApiMethod,
+  CHAT_DELTA_CHANNEL,
+  EVENT_CHANNEL,
+  type IpcResult,
+  ipcChannel,
+} from '../../shared/ipc.js';
 
 /** Calls one core method over IPC and rethrows its error value as an Error with code and hint. */
 async function call<T>(method: ApiMethod, ...args: unknown[]): Promise<T> {
@@ -37,6 +43,21 @@ const api: BerthApi = {
     restart: (id) => call('servers.restart', id),
     remove: (id) => call('servers.remove', id),
     logs: (id, tail) => call('servers.logs', id, tail),
+    async chat(id, request, onDelta, signal) {
+      const requestId = crypto.randomUUID();
+      const handler = (_event: IpcRendererEvent, payload: { request_id: string; delta: string }) => {
+        if (payload.request_id === requestId) onDelta(payload.delta);
+      };
+      const abort = () => void call('servers.chatAbort', requestId);
+      ipcRenderer.on(CHAT_DELTA_CHANNEL, handler);
+      signal?.addEventListener('abort', abort);
+      try {
+        return await call('servers.chat', id, request, requestId);
+      } finally {
+        ipcRenderer.removeListener(CHAT_DELTA_CHANNEL, handler);
+        signal?.removeEventListener('abort', abort);
+      }
+    },
   },
   onEvent(listener) {
     const handler = (_event: IpcRendererEvent, payload: BerthEvent) => listener(payload);

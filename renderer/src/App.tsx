@@ -1,5 +1,7 @@
 import { useEffect } from 'react';
 import { CheckpointsPage } from './pages/CheckpointsPage.js';
+import { DeployPage } from './pages/DeployPage.js';
+import { PlaygroundPage } from './pages/PlaygroundPage.js';
 import { ServersPage } from './pages/ServersPage.js';
 import { SettingsPage } from './pages/SettingsPage.js';
 import { SystemPage } from './pages/SystemPage.js';
@@ -48,7 +50,9 @@ export function App() {
       <main className="content">
         {error ? <div className="error-note">{error}</div> : null}
         {page === 'checkpoints' ? <CheckpointsPage /> : null}
+        {page === 'deploy' ? <DeployPage /> : null}
         {page === 'servers' ? <ServersPage /> : null}
+        {page === 'playground' ? <PlaygroundPage /> : null}
         {page === 'system' ? <SystemPage /> : null}
         {page === 'settings' ? <SettingsPage /> : null}
       </main>

@@ -4,6 +4,7 @@ import { App } from './App.js';
 import { resolveApi, setApi } from './api/index.js';
 import { connectStores } from './stores/connect.js';
 import './styles.css';
+import './styles/flow.css';
 
 const root = createRoot(document.getElementById('root')!);
 const api = resolveApi();

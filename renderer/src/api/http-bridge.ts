@@ -1,4 +1,4 @@
-import type { BerthApi } from '../../../shared/api.js';
+import type { BerthApi, ChatRequest, ChatResult } from '../../../shared/api.js';
 import type { BerthEvent } from '../../../shared/events.js';
 
 /** An Error carrying Berth's error code and hint across the transport. */
@@ -64,10 +64,92 @@ export function createHttpBridge(baseUrl: string, token: string): BerthApi {
       restart: (id) => call('POST', `/api/servers/${enc(id)}/restart`),
       remove: (id) => call('DELETE', `/api/servers/${enc(id)}`),
       logs: (id, tail) => call('GET', `/api/servers/${enc(id)}/logs${tail ? `?tail=${tail}` : ''}`),
+      chat: (id, request, onDelta, signal) =>
+        streamChat(`${baseUrl}/api/servers/${enc(id)}/chat`, token, request, onDelta, signal),
     },
     onEvent(listener) {
       return followEvents(baseUrl, token, listener);
     },
+  };
+}
+
+/** Posts a chat turn through Berth's proxy and reads the OpenAI-style SSE stream it relays. */
+async function streamChat(
+  url: string,
+  token: string,
+  request: ChatRequest,
+  onDelta: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<ChatResult> {
+  const started = performance.now();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+    ...(signal ? { signal } : {}),
+  });
+  if (!res.ok || !res.body) {
+    const json = await res.json().catch(() => undefined);
+    throw new ApiError(
+      json?.error?.code ?? 'INTERNAL',
+      json?.error?.message ?? `HTTP ${res.status}`,
+      json?.error?.hint,
+    );
+  }
+  return readChatStream(res.body, started, onDelta);
+}
+
+/** Reads an OpenAI chat-completions SSE stream: text deltas, then usage; measures first token and speed. */
+export async function readChatStream(
+  body: ReadableStream<Uint8Array<ArrayBuffer>>,
+  started: number,
+  onDelta: (text: string) => void,
+): Promise<ChatResult> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let text = '';
+  let chunks = 0;
+  let usageTokens: number | undefined;
+  let first: number | undefined;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      for (const line of frame.split('\n')) {
+        if (!line.startsWith('data: ')) continue;
+        const data = line.slice(6).trim();
+        if (data === '[DONE]') continue;
+        const chunk = JSON.parse(data);
+        if (chunk.error)
+          throw new ApiError(
+            chunk.error.code ?? 'INTERNAL',
+            chunk.error.message ?? 'Server error',
+            chunk.error.hint,
+          );
+        const delta: string | undefined = chunk.choices?.[0]?.delta?.content;
+        if (chunk.usage?.completion_tokens !== undefined) usageTokens = chunk.usage.completion_tokens;
+        if (delta) {
+          first ??= performance.now();
+          chunks++;
+          text += delta;
+          onDelta(delta);
+        }
+      }
+    }
+  }
+  const end = performance.now();
+  const tokens = usageTokens ?? chunks;
+  const genSeconds = first !== undefined ? (end - first) / 1000 : 0;
+  return {
+    text,
+    completion_tokens: tokens,
+    first_token_ms: first !== undefined ? first - started : end - started,
+    tokens_per_second: genSeconds > 0 && tokens > 1 ? (tokens - 1) / genSeconds : 0,
   };
 }
 

@@ -2,10 +2,12 @@ import { create } from 'zustand';
 import type { AppInfo, Settings, SettingsPatch } from '../../../shared/settings.js';
 import { getApi } from '../api/index.js';
 
-export type Page = 'checkpoints' | 'servers' | 'system' | 'settings';
+export type Page = 'checkpoints' | 'deploy' | 'servers' | 'playground' | 'system' | 'settings';
 export const PAGES: Array<{ id: Page; label: string }> = [
   { id: 'checkpoints', label: 'Checkpoints' },
+  { id: 'deploy', label: 'Deploy' },
   { id: 'servers', label: 'Servers' },
+  { id: 'playground', label: 'Playground' },
   { id: 'system', label: 'System' },
   { id: 'settings', label: 'Settings' },
 ];

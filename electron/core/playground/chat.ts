@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import type { ChatRequest, ChatResult } from '../../../shared/api.js';
+import { BerthError } from '../errors.js';
+
+/** A playground chat turn, validated like every input from the window or the API. */
+export const ChatRequestSchema = z
+  .object({
+    messages: z
+      .array(
+        z
+          .object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().max(200_000) })
+          .strict(),
+      )
+      .min(1)
+      .max(200),
+    max_tokens: z.number().int().min(1).max(32_768).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+  })
+  .strict();
+
+/**
+ * Streams one chat completion from a running server's OpenAI-compatible API (any backend), handing each text
+ * delta to `onDelta`, and measures first-token latency and generation speed.
+ */
+export async function streamChatCompletion(
+  server: { openai_base_url: string; model_name: string },
+  request: ChatRequest,
+  onDelta: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<ChatResult> {
+  const started = performance.now();
+  let res: Response;
+  try {
+    res = await fetch(`${server.openai_base_url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        model: server.model_name,
+        ...request,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+      ...(signal ? { signal } : {}),
+    });
+  } catch (error) {
+    if (signal?.aborted) throw new BerthError('CANCELLED', 'Chat stopped');
+    throw new BerthError(
+      'SERVER_UNREACHABLE',
+      `The server did not answer: ${(error as Error).message}`,
+      'Check its status and log on the Servers page.',
+    );
+  }
+  if (!res.ok || !res.body) {
+    const text = await res.text().catch(() => '');
+    throw new BerthError(
+      'SERVER_ERROR',
+      `The server answered ${res.status}: ${text.slice(0, 300)}`,
+      'See the server log for details.',
+    );
+  }
+  let buffer = '';
+  let text = '';
+  let chunks = 0;
+  let usage: number | undefined;
+  let first: number | undefined;
+  const decoder = new TextDecoder();
+  try {
+    for await (const piece of res.body) {
+      buffer += decoder.decode(piece as Uint8Array, { stream: true });
+      let end = buffer.search(/\r?\n\r?\n/);
+      while (end >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '');
+        end = buffer.search(/\r?\n\r?\n/);
+        for (const line of frame.split(/\r?\n/)) {
+          if (!line.startsWith('data:')) continue;
+          const data = line.slice(5).trim();
+          if (!data || data === '[DONE]') continue;
+          const chunk = JSON.parse(data) as {
+            choices?: Array<{ delta?: { content?: string } }>;
+            usage?: { completion_tokens?: number };
+            error?: { message?: string };
+          };
+          if (chunk.error)
+            throw new BerthError('SERVER_ERROR', chunk.error.message ?? 'The server reported an error');
+          if (chunk.usage?.completion_tokens !== undefined) usage = chunk.usage.completion_tokens;
+          const delta = chunk.choices?.[0]?.delta?.content;
+          if (delta) {
+            first ??= performance.now();
+            chunks++;
+            text += delta;
+            onDelta(delta);
+          }
+        }
+      }
+    }
+  } catch (error) {
+    if (signal?.aborted) throw new BerthError('CANCELLED', 'Chat stopped');
+    throw error;
+  }
+  const end = performance.now();
+  const tokens = usage ?? chunks;
+  const gen = first !== undefined ? (end - first) / 1000 : 0;
+  return {
+    text,
+    completion_tokens: tokens,
+    first_token_ms: (first ?? end) - started,
+    tokens_per_second: gen > 0 && tokens > 1 ? (tokens - 1) / gen : 0,
+  };
+}

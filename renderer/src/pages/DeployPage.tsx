@@ -1,0 +1,255 @@
+import { useState } from 'react';
+import type { DeployRequest, DeployServerType, Quantization } from '../../../shared/deploy.js';
+import { ModelNameSchema, QuantizationSchema } from '../../../shared/deploy.js';
+import { EmptyState } from '../components/EmptyState.js';
+import { ErrorNote } from '../components/ErrorNote.js';
+import { useAppStore } from '../stores/app.js';
+import { useDeploymentsStore } from '../stores/deployments.js';
+import { DeploymentProgress } from './DeploymentProgress.js';
+import { RecommendationPanel } from './RecommendationPanel.js';
+
+const SERVER_TYPES: Array<{ id: DeployServerType; label: string; why: string }> = [
+  {
+    id: 'auto',
+    label: 'Auto',
+    why: 'Berth takes the option the recommendation ranks first for this machine.',
+  },
+  {
+    id: 'vllm',
+    label: 'vLLM',
+    why: 'Serves the Hugging Face folder as is (no conversion); needs an NVIDIA GPU.',
+  },
+  { id: 'ollama', label: 'Ollama', why: 'Converts to GGUF, quantizes, imports into Ollama.' },
+  {
+    id: 'llamacpp',
+    label: 'Built-in engine',
+    why: "Berth's own llama.cpp server: works on any machine, CPU or GPU.",
+  },
+];
+
+interface FormState {
+  server_type: DeployServerType;
+  quantization: Quantization;
+  context_length: string;
+  gpu_memory_utilization: string;
+  name: string;
+  port: string;
+}
+
+/** Field errors for the form, checked as the user types (the core checks again with the same rules). */
+export function validateDeployForm(f: FormState): Partial<Record<keyof FormState, string>> {
+  const errors: Partial<Record<keyof FormState, string>> = {};
+  if (f.name && !ModelNameSchema.safeParse(f.name).success) {
+    errors.name = 'Letters, digits, ".", "_" and "-", starting with a letter or digit (at most 64).';
+  }
+  if (f.port) {
+    const port = Number(f.port);
+    if (!Number.isInteger(port) || port < 1024 || port > 65535) errors.port = 'A port from 1024 to 65535.';
+  }
+  const ctx = Number(f.context_length);
+  if (!Number.isInteger(ctx) || ctx < 128 || ctx > 1_048_576)
+    errors.context_length = 'A whole number of tokens, 128 or more.';
+  const util = Number(f.gpu_memory_utilization);
+  if (!(util > 0 && util <= 1)) errors.gpu_memory_utilization = 'A fraction above 0 and at most 1, e.g. 0.9.';
+  return errors;
+}
+
+/** Deploy: pick the backend and its settings, see why each default was chosen, then watch it happen. */
+export function DeployPage() {
+  const { target, current, deployments, start } = useDeploymentsStore();
+  const settings = useAppStore((s) => s.settings);
+  const navigate = useAppStore((s) => s.navigate);
+  const [form, setForm] = useState<FormState>({
+    server_type: 'auto',
+    quantization: 'Q4_K_M',
+    context_length: '4096',
+    gpu_memory_utilization: '0.9',
+    name: '',
+    port: '',
+  });
+  const [submitError, setSubmitError] = useState<unknown>();
+  const running = current ? deployments[current] : undefined;
+
+  if (!target && !running) {
+    return (
+      <section aria-labelledby="deploy-title">
+        <h1 id="deploy-title">Deploy</h1>
+        <EmptyState
+          title="Pick a checkpoint first"
+          action={
+            <button type="button" onClick={() => navigate('checkpoints')}>
+              Go to Checkpoints
+            </button>
+          }
+        >
+          Open a training output folder, select a checkpoint, and press Deploy.
+        </EmptyState>
+      </section>
+    );
+  }
+
+  const errors = validateDeployForm(form);
+  const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
+  const gguf = form.server_type === 'ollama' || form.server_type === 'llamacpp';
+  const defaultPort =
+    form.server_type === 'vllm'
+      ? settings?.ports.vllm
+      : form.server_type === 'ollama'
+        ? settings?.ports.ollama
+        : settings?.ports.llamacpp;
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!target || Object.keys(errors).length > 0) return;
+    setSubmitError(undefined);
+    const request: DeployRequest = {
+      ...(target.job_id ? { job_id: target.job_id } : { model_path: target.model_path! }),
+      ...(target.checkpoint_path ? { checkpoint_path: target.checkpoint_path } : {}),
+      server_type: form.server_type,
+      ...(form.name ? { name: form.name } : {}),
+      config: {
+        context_length: Number(form.context_length),
+        ...(gguf || form.server_type === 'auto' ? { quantization: form.quantization } : {}),
+        ...(form.server_type === 'vllm' || form.server_type === 'auto'
+          ? { gpu_memory_utilization: Number(form.gpu_memory_utilization) }
+          : {}),
+        ...(form.port ? { port: Number(form.port) } : {}),
+      },
+    };
+    try {
+      await start(request, target.label);
+    } catch (error) {
+      setSubmitError(error);
+    }
+  };
+
+  return (
+    <section aria-labelledby="deploy-title">
+      <h1 id="deploy-title">Deploy</h1>
+      {target ? (
+        <p className="muted">
+          Checkpoint: <code>{target.label}</code>
+        </p>
+      ) : null}
+      {target ? (
+        <RecommendationPanel target={target} contextLength={Number(form.context_length) || 4096} />
+      ) : null}
+      {target ? (
+        <form className="deploy-form" onSubmit={submit} noValidate>
+          <fieldset>
+            <legend>Server</legend>
+            <div className="segmented" role="radiogroup" aria-label="Server type">
+              {SERVER_TYPES.map((t) => (
+                <label key={t.id} className={form.server_type === t.id ? 'selected' : ''}>
+                  <input
+                    type="radio"
+                    name="server_type"
+                    value={t.id}
+                    checked={form.server_type === t.id}
+                    onChange={() => set({ server_type: t.id })}
+                  />
+                  {t.label}
+                </label>
+              ))}
+            </div>
+            <p className="why">{SERVER_TYPES.find((t) => t.id === form.server_type)?.why}</p>
+          </fieldset>
+          <fieldset>
+            <legend>Settings</legend>
+            {gguf || form.server_type === 'auto' ? (
+              <Field
+                label="Quantization"
+                why="Q4_K_M keeps quality close to F16 at about a third of the size; pick higher where it fits."
+              >
+                <select
+                  value={form.quantization}
+                  onChange={(e) => set({ quantization: e.target.value as Quantization })}
+                >
+                  {QuantizationSchema.options.map((q) => (
+                    <option key={q} value={q}>
+                      {q}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+            ) : null}
+            <Field
+              label="Context length"
+              why="4096 tokens covers most chats; the KV cache grows linearly with it."
+              error={errors.context_length}
+            >
+              <input
+                inputMode="numeric"
+                value={form.context_length}
+                onChange={(e) => set({ context_length: e.target.value })}
+              />
+            </Field>
+            {form.server_type === 'vllm' || form.server_type === 'auto' ? (
+              <Field
+                label="GPU memory utilization"
+                why="vLLM's default, 0.9: it takes this share of the GPU for weights and KV cache."
+                error={errors.gpu_memory_utilization}
+              >
+                <input
+                  inputMode="decimal"
+                  value={form.gpu_memory_utilization}
+                  onChange={(e) => set({ gpu_memory_utilization: e.target.value })}
+                />
+              </Field>
+            ) : null}
+            <Field
+              label="Name"
+              why="What clients pass as model; empty means one made from the folder and step."
+              error={errors.name}
+            >
+              <input
+                value={form.name}
+                placeholder="derived from the checkpoint"
+                onChange={(e) => set({ name: e.target.value })}
+              />
+            </Field>
+            <Field
+              label="Port"
+              why={`Empty means the next free port from ${defaultPort ?? 'the backend default'}.`}
+              error={errors.port}
+            >
+              <input
+                inputMode="numeric"
+                value={form.port}
+                placeholder={String(defaultPort ?? '')}
+                onChange={(e) => set({ port: e.target.value })}
+              />
+            </Field>
+          </fieldset>
+          <ErrorNote error={submitError} />
+          <button type="submit" disabled={Object.keys(errors).length > 0}>
+            Deploy
+          </button>
+        </form>
+      ) : null}
+      {running ? <DeploymentProgress deployment={running} /> : null}
+    </section>
+  );
+}
+
+function Field(props: {
+  label: string;
+  why: string;
+  error?: string | undefined;
+  children: React.ReactElement;
+}) {
+  return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is props.children
+    <label className="field">
+      <span className="field-label">{props.label}</span>
+      {props.children}
+      {props.error ? (
+        <span className="field-error" role="alert">
+          {props.error}
+        </span>
+      ) : (
+        <span className="why">{props.why}</span>
+      )}
+    </label>
+  );
+}
