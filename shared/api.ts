@@ -48,6 +48,11 @@ export interface BerthApi {
     browse(path?: string): Promise<BrowseResult>;
     /** Opens the native folder dialog where there is one; resolves undefined in a browser. */
     pickFolder(): Promise<string | undefined>;
+    /**
+     * The real path of a dropped file or folder (a DOM File) where the transport knows it (Electron);
+     * undefined in a browser, which hides paths: there the user types or browses to the folder.
+     */
+    pathForDrop(file: unknown): string | undefined;
   };
   system: {
     get(options?: { refresh?: boolean }): Promise<SystemReport>;

@@ -30,6 +30,13 @@ const api: BerthApi = {
     remove: (id) => call('jobs.remove', id),
     browse: (path) => call('jobs.browse', path),
     pickFolder: () => call('jobs.pickFolder'),
+    pathForDrop: (file) => {
+      try {
+        return webUtils.getPathForFile(file as File) || undefined;
+      } catch {
+        return undefined;
+      }
+    },
   },
   system: { get: (options) => call('system.get', options) },
   deployments: {

@@ -49,6 +49,7 @@ export function createHttpBridge(baseUrl: string, token: string): BerthApi {
       remove: (id) => call('DELETE', `/api/training/jobs/${enc(id)}`),
       browse: (path) => call('GET', `/api/fs/browse${path ? `?path=${enc(path)}` : ''}`),
       pickFolder: async () => undefined,
+      pathForDrop: () => undefined,
     },
     system: {
       get: (options) => call('GET', `/api/system${options?.refresh ? '?refresh=1' : ''}`),
