@@ -1,10 +1,15 @@
 import { mkdirSync } from 'node:fs';
+import type { ServerType } from '../../shared/deploy.js';
 import type { AppInfo } from '../../shared/settings.js';
+import { JobRegistry } from './checkpoints/registry.js';
 import { type Clock, systemClock } from './clock.js';
 import { type DeployDeps, DeployService } from './deploy/deploy.js';
 import { BerthError } from './errors.js';
 import { EventBus } from './events.js';
 import { type BerthPaths, berthPaths } from './paths.js';
+import type { Backend } from './servers/backend.js';
+import { createVllmBackend } from './servers/backends/vllm.js';
+import { ServerManager } from './servers/manager.js';
 import { SettingsService } from './settings/settings.js';
 import { createFileStore, type KeyValueStore } from './settings/store.js';
 import { berthVersion } from './version.js';
@@ -29,8 +34,14 @@ export interface Core {
   readonly clock: Clock;
   readonly env: NodeJS.ProcessEnv;
   readonly settings: SettingsService;
+  /** Registered training runs and model folders; resolves deploy requests' job_id + checkpoint_path. */
+  readonly jobs: JobRegistry;
   /** The deploy API: one function behind IPC, HTTP and the CLI. */
   readonly deploy: DeployService;
+  /** Every inference server Berth runs: start, stop, restart, remove, logs, reconciliation. */
+  readonly servers: ServerManager;
+  /** The backends by server type (vllm here; the built-in engine and Ollama register theirs below). */
+  readonly backends: Partial<Record<ServerType, Backend>>;
   /** Set by the host once the local HTTP API listens. */
   apiUrl: string | undefined;
   info(): AppInfo;
@@ -52,14 +63,39 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const version = berthVersion();
 
   const clock = options.clock ?? systemClock;
+  const env = options.env ?? process.env;
+  const jobs = new JobRegistry({
+    file: paths.stateFile('jobs'),
+    bus,
+    clock,
+    env,
+    roots: () => settings.get().roots,
+  });
+  const backends: Partial<Record<ServerType, Backend>> = {
+    vllm: createVllmBackend({ settings: () => settings.get(), env }),
+  };
+  const servers = new ServerManager({
+    bus,
+    clock,
+    env,
+    settings: () => settings.get(),
+    logsDir: paths.logsDir,
+    stateFile: paths.stateFile('servers'),
+    backends,
+  });
   // deploy() reaches the other services through these late-bound dependencies (wired below as they exist).
   const deployDeps: DeployDeps = {
     bus,
     now: () => clock.now(),
     settings: () => settings.get(),
-    resolveCheckpoint: () => Promise.reject(notWired('the checkpoint registry')),
-    backends: {},
-    servers: { list: () => [], start: () => Promise.reject(notWired('the server manager')) },
+    resolveCheckpoint: async (ref) => {
+      const checkpoint = await jobs.resolve(ref);
+      const jobName = jobs.nameOf(ref);
+      const basePath = checkpoint.lora?.base_model_path;
+      return { checkpoint, ...(jobName ? { jobName } : {}), ...(basePath ? { basePath } : {}) };
+    },
+    backends,
+    servers,
   };
 
   const core: Core = {
@@ -67,8 +103,11 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     paths,
     bus,
     clock,
-    env: options.env ?? process.env,
+    env,
     settings,
+    jobs,
+    servers,
+    backends,
     deploy: new DeployService(deployDeps),
     apiUrl: undefined,
     info: () => ({
@@ -92,7 +131,10 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (errors.length > 0) throw new AggregateError(errors, 'Berth did not shut down cleanly');
     },
   };
+  core.onClose(() => servers.close());
   core.onClose(() => core.deploy.cancelAll());
+  // After every backend is registered: re-adopt servers that outlived the previous run, mark the rest stopped.
+  await servers.reconcile();
   return core;
 }
 
