@@ -1,0 +1,220 @@
+import {
+  type ChatHistoryItem,
+  getLlama,
+  type Llama,
+  LlamaChat,
+  LlamaCompletion,
+  type LlamaContext,
+  type LlamaContextSequence,
+  LlamaLogLevel,
+  type LlamaModel,
+} from 'node-llama-cpp';
+import type { EngineOptions } from './args.js';
+import { ApiError, type ChatMessage, contentText, type FinishReason, type Sampling } from './protocol.js';
+import { SlotPool } from './sequence-pool.js';
+
+/** What one generation produced. */
+export interface Generation {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Streaming callbacks and cancellation for one generation. */
+export interface GenerationHooks {
+  signal: AbortSignal;
+  /** Called with each piece of generated text; `reasoning` for a model's thought segments. */
+  onText?(text: string, kind: 'content' | 'reasoning'): void;
+}
+
+/** What the engine reports about the loaded model. */
+export interface RunnerInfo {
+  gpu: string | false;
+  gpuLayers: number;
+  contextSize: number;
+  parallel: number;
+  chatWrapper: string;
+  trainContextSize: number;
+}
+
+/**
+ * One loaded GGUF and a pool of context sequences: each request takes a sequence, generates with the model's
+ * own chat template (resolved by node-llama-cpp from the GGUF metadata), and gives it back.
+ */
+export class ModelRunner {
+  readonly #pool: SlotPool<LlamaContextSequence>;
+
+  private constructor(
+    readonly llama: Llama,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    readonly info: RunnerInfo,
+  ) {
+    const sequences = Array.from({ length: info.parallel }, () => context.getSequence());
+    this.#pool = new SlotPool(sequences);
+  }
+
+  /** Loads the model (GPU where the binaries support one and `gpu` is auto) and creates its context. */
+  static async load(options: EngineOptions, log: (line: string) => void): Promise<ModelRunner> {
+    const llama = await getLlama({
+      gpu: options.gpu === 'cpu' ? false : 'auto',
+      build: 'never',
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => {
+        const text = message.trimEnd();
+        if (text) log(`llama.cpp ${level}: ${text}`);
+      },
+    });
+    try {
+      const model = await llama.loadModel({ modelPath: options.model });
+      const contextSize = options.ctx ?? Math.min(model.trainContextSize, 4096);
+      const context = await model.createContext({
+        contextSize,
+        sequences: options.parallel,
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      });
+      const probe = new LlamaChat({ contextSequence: context.getSequence() });
+      const chatWrapper = probe.chatWrapper.wrapperName;
+      probe.dispose({ disposeSequence: true });
+      return new ModelRunner(llama, model, context, {
+        gpu: llama.gpu,
+        gpuLayers: model.gpuLayers,
+        contextSize: context.contextSize,
+        parallel: options.parallel,
+        chatWrapper,
+        trainContextSize: model.trainContextSize,
+      });
+    } catch (error) {
+      await llama.dispose();
+      throw error;
+    }
+  }
+
+  /** Answers a chat: the messages rendered with the model's chat template, then a new assistant turn. */
+  async chat(messages: ChatMessage[], sampling: Sampling, hooks: GenerationHooks): Promise<Generation> {
+    const history: ChatHistoryItem[] = messages.map(toHistoryItem);
+    history.push({ type: 'model', response: [] });
+    return this.#withSequence(hooks.signal, async (sequence) => {
+      const chat = new LlamaChat({ contextSequence: sequence });
+      try {
+        const { contextText } = chat.chatWrapper.generateContextState({ chatHistory: history });
+        const promptTokens = contextText.tokenize(this.model.tokenizer).length;
+        const maxTokens = this.#maxTokens(promptTokens, sampling);
+        let completionTokens = 0;
+        const result = await chat.generateResponse(history, {
+          ...this.#samplingOptions(sampling, maxTokens, hooks.signal),
+          onResponseChunk: (chunk) => {
+            completionTokens += chunk.tokens.length;
+            if (!chunk.text) return;
+            if (chunk.type === undefined) hooks.onText?.(chunk.text, 'content');
+            else if (chunk.segmentType === 'thought') hooks.onText?.(chunk.text, 'reasoning');
+          },
+        });
+        return {
+          text: result.response,
+          finishReason: finishReasonOf(result.metadata.stopReason),
+          promptTokens,
+          completionTokens,
+        };
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    });
+  }
+
+  /** Continues a raw prompt (no chat template). */
+  async complete(prompt: string, sampling: Sampling, hooks: GenerationHooks): Promise<Generation> {
+    return this.#withSequence(hooks.signal, async (sequence) => {
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      try {
+        const bos = this.model.tokens.bos !== null && this.model.tokens.shouldPrependBosToken ? 1 : 0;
+        const promptTokens = this.model.tokenize(prompt, false).length + bos;
+        const maxTokens = this.#maxTokens(promptTokens, sampling);
+        let completionTokens = 0;
+        const result = await completion.generateCompletionWithMeta(prompt, {
+          ...this.#samplingOptions(sampling, maxTokens, hooks.signal),
+          onToken: (tokens) => {
+            completionTokens += tokens.length;
+          },
+          onTextChunk: (text) => hooks.onText?.(text, 'content'),
+        });
+        return {
+          text: result.response,
+          finishReason: finishReasonOf(result.metadata.stopReason),
+          promptTokens,
+          completionTokens,
+        };
+      } finally {
+        completion.dispose({ disposeSequence: false });
+      }
+    });
+  }
+
+  /** Requests waiting for a free sequence. */
+  get queued(): number {
+    return this.#pool.queued;
+  }
+
+  async dispose(): Promise<void> {
+    await this.llama.dispose();
+  }
+
+  async #withSequence<T>(
+    signal: AbortSignal,
+    work: (sequence: LlamaContextSequence) => Promise<T>,
+  ): Promise<T> {
+    const sequence = await this.#pool.acquire(signal);
+    try {
+      return await work(sequence);
+    } finally {
+      this.#pool.release(sequence);
+    }
+  }
+
+  /** The tokens a request may generate: what it asked for, at most what is left of the context. */
+  #maxTokens(promptTokens: number, sampling: Sampling): number {
+    const room = this.info.contextSize - promptTokens;
+    if (room < 1) {
+      throw new ApiError(
+        400,
+        `This model's maximum context length is ${this.info.contextSize} tokens, but the prompt has ${promptTokens} tokens.`,
+        'invalid_request_error',
+        'context_length_exceeded',
+        'messages',
+      );
+    }
+    return Math.min(sampling.maxTokens ?? room, room);
+  }
+
+  #samplingOptions(sampling: Sampling, maxTokens: number, signal: AbortSignal) {
+    return {
+      signal,
+      stopOnAbortSignal: true,
+      maxTokens,
+      temperature: sampling.temperature,
+      ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
+      ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+      // OpenAI's frequency and presence penalties default to 0: no repeat penalty unless asked.
+      repeatPenalty: false as const,
+      ...(sampling.stop.length > 0 ? { customStopTriggers: sampling.stop } : {}),
+    };
+  }
+}
+
+function toHistoryItem(message: ChatMessage): ChatHistoryItem {
+  const text = contentText(message.content);
+  switch (message.role) {
+    case 'system':
+    case 'developer':
+      return { type: 'system', text };
+    case 'user':
+      return { type: 'user', text };
+    case 'assistant':
+      return { type: 'model', response: [text] };
+  }
+}
+
+function finishReasonOf(stopReason: string): FinishReason {
+  return stopReason === 'maxTokens' ? 'length' : 'stop';
+}
