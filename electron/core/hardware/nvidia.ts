@@ -187,7 +187,7 @@ export function parseNvidiaSmiXml(xml: string): Parsed<Gpu> {
 
 /** The CUDA version from `nvidia-smi`'s banner ("CUDA Version: 12.8"), when the caller has it. */
 export function parseCudaVersion(banner: string): string | undefined {
-  return /CUDA Version:\s*([\d.]+)/.exec(banner)?.[1];
+  return /CUDA Version\s*:\s*([\d.]+)/.exec(banner)?.[1];
 }
 
 /**
