@@ -4,7 +4,7 @@
 import { getLlama } from 'node-llama-cpp';
 
 const job = JSON.parse(process.argv[2]);
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: "error" });
 const model = await llama.loadModel({ modelPath: job.model });
 const out = {
   file_type: model.fileInfo.metadata.general.file_type ?? null,
