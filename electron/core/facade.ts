@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BrowseQuerySchema, RegisterJobRequestSchema } from '../../shared/checkpoints.js';
 import type { ApiMethod } from '../../shared/ipc.js';
 import { SettingsPatchSchema } from '../../shared/settings.js';
 import { parseOrThrow } from './api/route.js';
@@ -16,6 +17,13 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
     'app.info': () => core.info(),
     'settings.get': () => core.settings.get(),
     'settings.update': (patch) => core.settings.update(parseOrThrow(SettingsPatchSchema, patch, 'settings')),
+    'jobs.register': (path) =>
+      core.jobs.register(parseOrThrow(RegisterJobRequestSchema, { path }, 'args').path),
+    'jobs.list': () => core.jobs.list(),
+    'jobs.get': (id) => core.jobs.get(parseOrThrow(IdArg, id, 'id')),
+    'jobs.remove': (id) => core.jobs.remove(parseOrThrow(IdArg, id, 'id')),
+    'jobs.browse': (path) =>
+      core.jobs.browse(parseOrThrow(BrowseQuerySchema, path === undefined ? {} : { path }, 'args').path),
     'deployments.start': (request) => ({ deployment_id: core.deploy.start(request).id }),
     'deployments.wait': (id) => core.deploy.get(parseOrThrow(IdArg, id, 'id')).done,
     'deployments.cancel': async (id) => void (await core.deploy.cancel(parseOrThrow(IdArg, id, 'id'))),

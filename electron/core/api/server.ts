@@ -5,6 +5,7 @@ import { BerthError, toErrorShape } from '../errors.js';
 import { bearerToken, hostAllowed, originAllowed } from './guards.js';
 import { openApiDocument, RouteTable } from './route.js';
 import { registerAppRoutes } from './routes/app.js';
+import { registerCheckpointRoutes } from './routes/checkpoints.js';
 import { registerDeployRoutes } from './routes/deploy.js';
 import { registerStatic } from './static.js';
 import { ensureToken, tokenMatches } from './token.js';
@@ -30,7 +31,11 @@ export interface ApiServer {
 export type RouteModule = (table: RouteTable, core: Core) => void;
 
 /** Route modules of later issues register here (checkpoints, system, deploy, servers). */
-export const routeModules: RouteModule[] = [registerAppRoutes, registerDeployRoutes];
+export const routeModules: RouteModule[] = [
+  registerAppRoutes,
+  registerCheckpointRoutes,
+  registerDeployRoutes,
+];
 
 /**
  * The local HTTP API: loopback by default, bearer token, Host and Origin checks, no CORS, size-limited bodies,
