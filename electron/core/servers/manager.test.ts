@@ -106,7 +106,7 @@ describe('ServerManager with the vLLM stand-in', () => {
     expect(crashed.status).toBe('crashed');
     expect(crashed.exit).toEqual({ code: null, signal: 'SIGKILL' });
     expect(crashed.error?.code).toBe('SERVER_CRASHED');
-    expect((crashed.error?.details?.log_tail as string[]).join('\n')).toContain(
+    expect((crashed.error?.details?.log_tail as string[] | undefined)?.join('\n')).toContain(
       'Application startup complete.',
     );
     expect(events.find((e) => e.type === 'server.crashed')).toMatchObject({ will_restart: false });
@@ -167,7 +167,9 @@ describe('ServerManager with the vLLM stand-in', () => {
       }),
     );
     expect(oom.code).toBe('CUDA_OUT_OF_MEMORY');
-    expect((oom.details?.log_tail as string[]).some((l) => l.includes('CUDA out of memory'))).toBe(true);
+    expect(
+      (oom.details?.log_tail as string[] | undefined)?.some((l) => l.includes('CUDA out of memory')),
+    ).toBe(true);
     expect(oom.details?.exit).toEqual({ code: 1, signal: null });
     expect(c.servers.get('oom')).toMatchObject({ status: 'failed', error: { code: 'CUDA_OUT_OF_MEMORY' } });
 
@@ -247,7 +249,7 @@ describe('ServerManager with the vLLM stand-in', () => {
     );
     expect(new Set(infos.map((i) => i.port)).size).toBe(10);
     expect(infos.every((i) => i.status === 'running')).toBe(true);
-    pidsOf(infos).forEach((p) => seenPids.add(p));
+    for (const pid of pidsOf(infos)) seenPids.add(pid);
   }, 120_000);
 
   it('refuses the same name twice while the first is live (NAME_CONFLICT), and a second start', async () => {

@@ -64,7 +64,11 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number) {
     const timer = { at: this.now() + ms, fn, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => void (timer.cancelled = true) };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
   /** Pending timer delays, from now. */
   pending(): number[] {
