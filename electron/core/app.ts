@@ -4,10 +4,12 @@ import type { AppInfo } from '../../shared/settings.js';
 import { JobRegistry } from './checkpoints/registry.js';
 import { type Clock, systemClock } from './clock.js';
 import { type DeployDeps, DeployService } from './deploy/deploy.js';
+import { converterNotWired } from './engine/prepare.js';
 import { BerthError } from './errors.js';
 import { EventBus } from './events.js';
 import { type BerthPaths, berthPaths } from './paths.js';
 import type { Backend } from './servers/backend.js';
+import { createLlamaCppBackend } from './servers/backends/llamacpp.js';
 import { createVllmBackend } from './servers/backends/vllm.js';
 import { ServerManager } from './servers/manager.js';
 import { SettingsService } from './settings/settings.js';
@@ -73,6 +75,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   });
   const backends: Partial<Record<ServerType, Backend>> = {
     vllm: createVllmBackend({ settings: () => settings.get(), env }),
+    // The built-in engine (and Ollama) convert through core.conversion: replace converterNotWired with
+    // `(request) => conversion.convert(request)` once the converter service is on the core.
+    llamacpp: createLlamaCppBackend({ settings: () => settings.get(), convert: converterNotWired }),
   };
   const servers = new ServerManager({
     bus,

@@ -1,6 +1,6 @@
 // The built-in engine end to end: a real child process, the real tiny GGUF, the official openai client.
 // The fixture has random weights, so the assertions are on structure, token counts and determinism, not text.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -242,11 +242,16 @@ describe('engine process lifecycle', () => {
     await expect(fetch(`${engine.baseUrl}/health`)).rejects.toThrow();
   });
 
-  it('exits with a coded error line for a file that is not a GGUF', async () => {
+  it.each([
+    ['a file that is not a GGUF', Buffer.from('this is not a gguf file')],
+    ['a GGUF with a corrupt header', Buffer.from('GGUF but then nothing that makes sense')],
+    ['a GGUF cut off in its metadata', readFileSync(TINY_GGUF).subarray(0, 3000)],
+    ['a GGUF cut off in its tensor data', readFileSync(TINY_GGUF).subarray(0, 1_000_000)],
+  ])('exits with a coded error line for %s', async (_what, bytes) => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-engine-'));
     try {
       const bad = join(dir, 'broken.gguf');
-      writeFileSync(bad, 'this is not a gguf file');
+      writeFileSync(bad, bytes);
       const engine = await startEngine(['--model', bad, ...COMMON]);
       const exit = await engine.exited;
       expect(exit.code).toBe(4);

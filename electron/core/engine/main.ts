@@ -6,6 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { type EngineOptions, parseEngineArgs } from './args.js';
+import { probeEngine } from './detect.js';
+import { ggufHeaderProblem } from './gguf-header.js';
 import { createEngineServer } from './http.js';
 import { ModelRunner } from './runner.js';
 
@@ -17,6 +19,10 @@ function fail(code: string, message: string, exitCode: number): never {
 }
 
 async function main() {
+  if (process.argv[2] === '--detect') {
+    process.stdout.write(`${JSON.stringify(await probeEngine())}\n`);
+    process.exit(0);
+  }
   let options: EngineOptions;
   try {
     options = parseEngineArgs(process.argv.slice(2));
@@ -26,6 +32,8 @@ async function main() {
   if (!existsSync(options.model) || !statSync(options.model).isFile()) {
     fail('MODEL_NOT_FOUND', `no GGUF file at ${options.model}`, 2);
   }
+  const problem = await ggufHeaderProblem(options.model);
+  if (problem) fail('MODEL_LOAD_FAILED', `${options.model}: ${problem}`, 4);
 
   let runner: ModelRunner | undefined;
   const server = createEngineServer({ options, runner: () => runner, log });

@@ -1,0 +1,109 @@
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Quantization } from '../../../shared/deploy.js';
+import type { Progress } from '../../../shared/events.js';
+import { BerthError } from '../errors.js';
+import type { PreparedModel, PrepareInput, StageContext } from '../servers/backend.js';
+
+/** What a GGUF backend asks the converter for (`core.conversion.convert`). */
+export interface ConvertRequest {
+  modelPath: string;
+  quantization: Quantization;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  onLog?: (line: string) => void;
+}
+export interface ConvertResult {
+  ggufPath: string;
+  cached: boolean;
+  bytes: number;
+}
+/** The converter, injected into the GGUF backends (tests pass a real GGUF instead of converting). */
+export type ConvertGguf = (request: ConvertRequest) => Promise<ConvertResult>;
+
+/**
+ * Below this many bytes of weights a model stays F16: quantizing saves next to nothing there, and tiny test
+ * models' rows are often shorter than the 256-value blocks k-quants need. Above it the default is Q4_K_M.
+ */
+export const F16_BELOW_BYTES = 1024 ** 3;
+const WEIGHT_FILE = /\.(safetensors|bin|pt|pth)$/;
+
+/**
+ * Gets the GGUF a llama.cpp-based backend (the built-in engine, Ollama) serves: a .gguf input as it is, else
+ * the converter's output (converted now or from its cache) in the requested or default quantization.
+ */
+export async function prepareGguf(
+  input: PrepareInput,
+  ctx: StageContext,
+  convert: ConvertGguf,
+): Promise<PreparedModel> {
+  if (input.model_path.endsWith('.gguf')) {
+    await assertGguf(input.model_path);
+    ctx.stage('convert', 'skipped');
+    ctx.stage('quantize', 'skipped');
+    return { ...input, gguf_path: input.model_path };
+  }
+  const quantization = input.config.quantization ?? (await defaultQuantization(input.model_path));
+  ctx.log(`converting ${input.model_path} to GGUF (${quantization})`, 'berth');
+  ctx.stage('convert', 'started');
+  const result = await convert({
+    modelPath: input.model_path,
+    quantization,
+    signal: ctx.signal,
+    onProgress: (progress) => ctx.progress(progress),
+    onLog: (line) => ctx.log(line),
+  });
+  ctx.stage('convert', 'done');
+  ctx.log(
+    `${result.cached ? 'reusing cached' : 'wrote'} ${result.ggufPath} (${result.bytes} bytes)`,
+    'berth',
+  );
+  return { ...input, gguf_path: result.ggufPath, quantization, cached: result.cached };
+}
+
+/** Q4_K_M, or F16 when the folder's weights are under F16_BELOW_BYTES. */
+export async function defaultQuantization(modelFolder: string): Promise<Quantization> {
+  let bytes = 0;
+  const entries = await readdir(modelFolder, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (entry.isFile() && WEIGHT_FILE.test(entry.name))
+      bytes += (await stat(join(modelFolder, entry.name))).size;
+  }
+  return bytes > 0 && bytes < F16_BELOW_BYTES ? 'F16' : 'Q4_K_M';
+}
+
+/** Refuses a path that is not a readable GGUF file (checked by its magic bytes) before any server starts. */
+export async function assertGguf(path: string): Promise<void> {
+  let magic: string;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+      magic = buffer.subarray(0, bytesRead).toString('latin1');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw new BerthError(
+      'PATH_NOT_FOUND',
+      `Cannot read ${path}: ${(error as Error).message}`,
+      'Check the path.',
+    );
+  }
+  if (magic !== 'GGUF') {
+    throw new BerthError(
+      'GGUF_INVALID',
+      `${path} is not a GGUF file (it does not start with "GGUF")`,
+      'Pick the .gguf file a converter wrote, or deploy the Hugging Face folder so Berth converts it.',
+    );
+  }
+}
+
+/** Stands in for `core.conversion.convert` until the converter service is wired into the core. */
+export const converterNotWired: ConvertGguf = async () => {
+  throw new BerthError(
+    'BACKEND_NOT_INSTALLED',
+    'The GGUF converter is not wired into this build of Berth yet',
+    'Deploy a .gguf file, or use vllm for a Hugging Face folder.',
+  );
+};
