@@ -37,7 +37,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def os_error(e: OSError, path: Path) -> ConvertError:
-    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+    if e.errno == errno.EFBIG:
+        return ConvertError("INSUFFICIENT_DISK", f"The file size limit was reached while writing {path.name}",
+                            "Raise the limit (ulimit -f) or write to another drive, and convert again.")
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return ConvertError("INSUFFICIENT_DISK", f"The disk filled up while writing {path.name}: {e.strerror}",
                             "Free space on the output's drive (or raise the file size limit) and convert again.")
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -54,9 +57,13 @@ def check_paths(model_dir: Path, out: Path) -> None:
     if not parent.is_dir():
         raise ConvertError("OUTPUT_NOT_WRITABLE", f"The output folder {parent} does not exist",
                            "Create it or choose another output path.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConvertError("OUTPUT_NOT_WRITABLE", f"The output folder {parent} is not writable",
-                           "Choose an output folder you can write to.")
+    probe = out.with_name(out.name + ".partial")
+    try:  # os.access says yes to root everywhere; creating the file is the real test
+        probe.open("wb").close()
+        probe.unlink()
+    except OSError as e:
+        raise ConvertError("OUTPUT_NOT_WRITABLE", f"Cannot create files in {parent}: {e.strerror}",
+                           "Choose an output folder you can write to.") from e
     if out.exists() and out.resolve().parent == model_dir.resolve() and out.suffix != ".gguf":
         raise ConvertError("OUTPUT_NOT_WRITABLE", f"{out} would overwrite a file of the source model",
                            "Write the GGUF somewhere else; the source is never modified.")

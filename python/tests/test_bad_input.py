@@ -1,0 +1,195 @@
+"""Bad input: a clear error (code, message naming the cause, hint), no .gguf, no partial left, source untouched."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CONVERTER, SPM_TOKENIZER, json_lines, requires_llama, run_converter
+from synthetic import llama_folder, write_safetensors
+
+
+def tree_state(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def assert_failed(proc, out: Path, code: str, *words: str) -> dict:
+    assert proc.returncode != 0, proc.stderr
+    assert f"error [{code}]" in proc.stderr, proc.stderr
+    error = json_lines(proc.stdout)[-1]
+    assert error["event"] == "error" and error["code"] == code and error.get("hint")
+    for w in words:
+        assert w in error["message"], error["message"]
+    assert not out.exists()
+    assert not list(out.parent.glob("*.partial")), list(out.parent.glob("*"))
+    return error
+
+
+@pytest.fixture
+def model(tmp_path) -> Path:
+    return llama_folder(tmp_path / "model", SPM_TOKENIZER, hidden=64, layers=2, inter=128, heads=4, kv_heads=2)
+
+
+def test_source_is_never_modified(model, tmp_path):
+    before = tree_state(model)
+    out = tmp_path / "out" / "m.gguf"
+    out.parent.mkdir()
+    assert run_converter(model, out).returncode == 0
+    assert tree_state(model) == before
+
+
+def test_missing_shard(tmp_path):
+    m = llama_folder(tmp_path / "sharded", SPM_TOKENIZER, hidden=64, layers=2, inter=128, heads=4, shards=3)
+    (m / "model-00002-of-00003.safetensors").unlink()
+    out = tmp_path / "o.gguf"
+    assert_failed(run_converter(m, out), out, "SHARD_MISSING", "model-00002-of-00003.safetensors")
+
+
+def test_tensor_missing(model, tmp_path):
+    from berth_convert.checkpoint import safetensors_sources
+
+    tensors = {s.name: np.asarray(s.load()).astype(np.float32) if s.dtype != "BF16" else
+               (np.asarray(s.load()).astype(np.uint32) << 16).view(np.float32)
+               for s in safetensors_sources(model / "model.safetensors")}
+    del tensors["model.layers.1.mlp.up_proj.weight"]
+    write_safetensors(model / "model.safetensors", tensors, bf16=True)
+    out = tmp_path / "o.gguf"
+    assert_failed(run_converter(model, out), out, "TENSOR_MISSING", "model.layers.1.mlp.up_proj.weight")
+
+
+def test_tensor_shaped_unlike_config(model, tmp_path):
+    config = json.loads((model / "config.json").read_text())
+    config["intermediate_size"] = 256
+    (model / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "o.gguf"
+    assert_failed(run_converter(model, out), out, "TENSOR_SHAPE", "model.layers.0.mlp.gate_proj.weight", "[256, 64]")
+
+
+def test_nan_and_inf_are_warned_by_tensor_name(model, tmp_path):
+    rng = np.random.default_rng(1)
+    tensors = {"model.embed_tokens.weight": rng.standard_normal((32000, 64), dtype=np.float32)}
+    from berth_convert.checkpoint import safetensors_sources
+
+    for s in safetensors_sources(model / "model.safetensors"):
+        tensors.setdefault(s.name, (np.asarray(s.load()).astype(np.uint32) << 16).view(np.float32))
+    tensors["model.layers.0.self_attn.v_proj.weight"] = tensors["model.layers.0.self_attn.v_proj.weight"].copy()
+    tensors["model.layers.0.self_attn.v_proj.weight"][3, 5] = np.nan
+    tensors["model.norm.weight"] = tensors["model.norm.weight"].copy()
+    tensors["model.norm.weight"][0] = np.inf
+    write_safetensors(model / "model.safetensors", tensors, bf16=True)
+    out = tmp_path / "o.gguf"
+    proc = run_converter(model, out)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert any("model.layers.0.self_attn.v_proj.weight" in w and "NaN" in w for w in warnings), warnings
+    assert any("model.norm.weight" in w for w in warnings), warnings
+    assert len(warnings) == 2
+
+
+def test_tokenizer_missing(model, tmp_path):
+    for f in ("tokenizer.model", "tokenizer.json"):
+        (model / f).unlink()
+    out = tmp_path / "o.gguf"
+    error = assert_failed(run_converter(model, out), out, "TOKENIZER_MISSING")
+    assert "save_pretrained" in error["hint"]
+
+
+def test_vocab_larger_than_embedding(tmp_path):
+    m = llama_folder(tmp_path / "small-vocab", SPM_TOKENIZER, hidden=64, layers=1, inter=128, heads=4,
+                     vocab=31000)
+    out = tmp_path / "o.gguf"
+    error = assert_failed(run_converter(m, out), out, "VOCAB_TOO_LARGE", "32000", "31000")
+    assert "resize_token_embeddings" in error["hint"]
+
+
+def test_unsupported_architecture_lists_supported(model, tmp_path):
+    config = json.loads((model / "config.json").read_text())
+    config["architectures"] = ["GPTNeoXForCausalLM"]
+    (model / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "o.gguf"
+    error = assert_failed(run_converter(model, out), out, "UNSUPPORTED_MODEL", "GPTNeoXForCausalLM")
+    assert "Qwen3ForCausalLM" in error["hint"] and "Gemma2ForCausalLM" in error["hint"]
+
+
+def test_output_folder_not_writable(model):
+    # /sys refuses new files even for root (chmod does not stop root, and tests here may run as root)
+    out = Path("/sys/berth-test.gguf")
+    proc = run_converter(model, out)
+    assert proc.returncode != 0
+    assert "OUTPUT_NOT_WRITABLE" in proc.stderr
+    assert not out.exists()
+
+
+def test_output_folder_missing(model, tmp_path):
+    out = tmp_path / "nope" / "o.gguf"
+    assert_failed(run_converter(model, out), out, "OUTPUT_NOT_WRITABLE", "does not exist")
+
+
+def test_disk_full_mid_write(model, tmp_path):
+    """RLIMIT_FSIZE (ulimit -f) makes the write fail part-way: Python ignores SIGXFSZ and gets EFBIG."""
+    out = tmp_path / "o.gguf"
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    proc = run_converter(model, out, preexec_fn=limit)
+    assert_failed(proc, out, "INSUFFICIENT_DISK", "o.gguf", "size limit")
+
+
+def test_small_filesystem_fails_before_writing(model, tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN); the ulimit test covers a full disk")
+    try:
+        out = mnt / "o.gguf"
+        assert_failed(run_converter(model, out), out, "INSUFFICIENT_DISK", "GiB")
+        assert os.listdir(mnt) == []
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+@requires_llama
+@pytest.mark.parametrize("stage,signum", [("convert", signal.SIGINT), ("quantize", signal.SIGTERM)])
+def test_killed_mid_run(stage, signum, tmp_path):
+    """A signal at the first progress line of a stage: no .gguf, no partial, the cause on stderr."""
+    m = llama_folder(tmp_path / "big", SPM_TOKENIZER, hidden=1024, layers=4, inter=2816, heads=8)
+    out = tmp_path / "o.gguf"
+    proc = subprocess.Popen([sys.executable, str(CONVERTER), str(m), str(out), "--json-progress",
+                             "--quantization", "Q4_K_M", "--threads", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line).get("stage") == stage:
+            proc.send_signal(signum)
+            break
+    rest, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, stderr
+    assert "CANCELLED" in stderr and f"signal {int(signum)}" in stderr
+    assert json.loads(rest.splitlines()[-1])["code"] == "CANCELLED"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big"]
+
+
+def test_legacy_bin_without_torch_explains(tmp_path):
+    src = Path("/work/shared/fixtures/models/tiny-random-llama-spm")
+    if not src.is_dir():
+        pytest.skip("the shared fixture is not on this machine")
+    m = tmp_path / "bin-model"
+    shutil.copytree(src, m)
+    out = tmp_path / "o.gguf"
+    # a Python that cannot import torch: an empty torch package shadowing the real one raises ImportError
+    shadow = tmp_path / "shadow" / "torch"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('torch is not installed')\n")
+    env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
+    assert_failed(run_converter(m, out, env=env), out, "TORCH_REQUIRED", "pytorch_model.bin")
+    assert run_converter(m, out).returncode == 0  # with torch it converts
