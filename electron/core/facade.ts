@@ -27,8 +27,16 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
     'deployments.start': (request) => ({ deployment_id: core.deploy.start(request).id }),
     'deployments.wait': (id) => core.deploy.get(parseOrThrow(IdArg, id, 'id')).done,
     'deployments.cancel': async (id) => void (await core.deploy.cancel(parseOrThrow(IdArg, id, 'id'))),
+    'servers.list': () => core.servers.list(),
+    'servers.stop': (id) => core.servers.stop(parseOrThrow(IdArg, id, 'id')),
+    'servers.restart': (id) => core.servers.restart(parseOrThrow(IdArg, id, 'id')),
+    'servers.remove': async (id) => void (await core.servers.remove(parseOrThrow(IdArg, id, 'id'))),
+    'servers.logs': (id, tail) =>
+      core.servers.logs(parseOrThrow(IdArg, id, 'id'), parseOrThrow(TailArg, tail, 'tail')),
   };
 }
 
 /** Validates a single id argument. */
 export const IdArg = z.string().min(1).max(200);
+/** Validates an optional number of log lines. */
+export const TailArg = z.number().int().min(1).max(5_000).optional();

@@ -7,6 +7,7 @@ import { openApiDocument, RouteTable } from './route.js';
 import { registerAppRoutes } from './routes/app.js';
 import { registerCheckpointRoutes } from './routes/checkpoints.js';
 import { registerDeployRoutes } from './routes/deploy.js';
+import { registerServerRoutes } from './routes/servers.js';
 import { registerStatic } from './static.js';
 import { ensureToken, tokenMatches } from './token.js';
 
@@ -35,6 +36,7 @@ export const routeModules: RouteModule[] = [
   registerAppRoutes,
   registerCheckpointRoutes,
   registerDeployRoutes,
+  registerServerRoutes,
 ];
 
 /**

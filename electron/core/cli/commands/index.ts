@@ -1,7 +1,17 @@
 import type { Command } from '../command.js';
 import { deployCommand } from './deploy.js';
 import { inspectCommand } from './inspect.js';
+import { logsCommand } from './logs.js';
+import { lsCommand } from './ls.js';
 import { serveCommand } from './serve.js';
+import { stopCommand } from './stop.js';
 
 /** Every `berth` subcommand; later issues add theirs here. */
-export const commands: Command[] = [serveCommand, inspectCommand, deployCommand];
+export const commands: Command[] = [
+  serveCommand,
+  inspectCommand,
+  deployCommand,
+  lsCommand,
+  stopCommand,
+  logsCommand,
+];
