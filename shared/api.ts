@@ -3,7 +3,7 @@ import type { DeployRequest, DeployResponse } from './deploy.js';
 import type { BerthEvent } from './events.js';
 import type { LogLine, ServerInfo } from './servers.js';
 import type { AppInfo, Settings, SettingsPatch } from './settings.js';
-import type { SystemReport } from './system.js';
+import type { Recommendation, RecommendRequest, SystemReport } from './system.js';
 
 /** The handle of a deployment started without waiting; follow it with `onEvent`. */
 export interface DeploymentHandle {
@@ -56,6 +56,8 @@ export interface BerthApi {
   };
   system: {
     get(options?: { refresh?: boolean }): Promise<SystemReport>;
+    /** What fits where for a checkpoint (job_id or model_path, checkpoint_path?, context_length?). */
+    recommend(request: RecommendRequest): Promise<Recommendation>;
   };
   deployments: {
     /** Starts a deployment and resolves at once with its id. */

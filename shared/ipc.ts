@@ -13,6 +13,7 @@ export const API_METHODS = [
   'jobs.browse',
   'jobs.pickFolder',
   'system.get',
+  'system.recommend',
   'deployments.start',
   'deployments.wait',
   'deployments.cancel',

@@ -7,6 +7,7 @@ import { type DeployDeps, DeployService } from './deploy/deploy.js';
 import { converterNotWired } from './engine/prepare.js';
 import { BerthError } from './errors.js';
 import { EventBus } from './events.js';
+import { SystemService } from './hardware/service.js';
 import { type BerthPaths, berthPaths } from './paths.js';
 import type { Backend } from './servers/backend.js';
 import { createLlamaCppBackend } from './servers/backends/llamacpp.js';
@@ -14,7 +15,7 @@ import { createVllmBackend } from './servers/backends/vllm.js';
 import { ServerManager } from './servers/manager.js';
 import { SettingsService } from './settings/settings.js';
 import { createFileStore, type KeyValueStore } from './settings/store.js';
-import { berthVersion } from './version.js';
+import { appRoot, berthVersion } from './version.js';
 
 /** What the composition root needs from its host (Electron main, headless mode, or a test). */
 export interface CoreOptions {
@@ -36,6 +37,8 @@ export interface Core {
   readonly clock: Clock;
   readonly env: NodeJS.ProcessEnv;
   readonly settings: SettingsService;
+  /** The machine: GPUs, memory, backends (cached report), recommendations, live VRAM while servers run. */
+  readonly system: SystemService;
   /** Registered training runs and model folders; resolves deploy requests' job_id + checkpoint_path. */
   readonly jobs: JobRegistry;
   /** The deploy API: one function behind IPC, HTTP and the CLI. */
@@ -103,6 +106,15 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     servers,
   };
 
+  const system = new SystemService({
+    bus,
+    env,
+    home: paths.home,
+    appRoot: appRoot(),
+    pythonEnvDir: paths.pythonEnvDir,
+    settings: () => settings.get(),
+  });
+
   const core: Core = {
     mode: options.mode,
     paths,
@@ -110,6 +122,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     clock,
     env,
     settings,
+    system,
     jobs,
     servers,
     backends,
@@ -136,6 +149,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (errors.length > 0) throw new AggregateError(errors, 'Berth did not shut down cleanly');
     },
   };
+  core.onClose(() => system.close());
   core.onClose(() => servers.close());
   core.onClose(() => core.deploy.cancelAll());
   // After every backend is registered: re-adopt servers that outlived the previous run, mark the rest stopped.

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BrowseQuerySchema, RegisterJobRequestSchema } from '../../shared/checkpoints.js';
 import type { ApiMethod } from '../../shared/ipc.js';
 import { SettingsPatchSchema } from '../../shared/settings.js';
+import { RecommendRequestSchema } from '../../shared/system.js';
 import { parseOrThrow } from './api/route.js';
 import type { Core } from './app.js';
 
@@ -27,6 +28,16 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
     'deployments.start': (request) => ({ deployment_id: core.deploy.start(request).id }),
     'deployments.wait': (id) => core.deploy.get(parseOrThrow(IdArg, id, 'id')).done,
     'deployments.cancel': async (id) => void (await core.deploy.cancel(parseOrThrow(IdArg, id, 'id'))),
+    'system.get': (options) =>
+      core.system.report({ refresh: parseOrThrow(SystemGetArg, options ?? {}, 'options').refresh ?? false }),
+    'system.recommend': async (request) => {
+      const r = parseOrThrow(RecommendRequestSchema, request, 'request');
+      const checkpoint = await core.jobs.resolve(r);
+      return core.system.recommend(checkpoint, {
+        ...(r.context_length ? { context_length: r.context_length } : {}),
+        ...(r.parallel ? { parallel: r.parallel } : {}),
+      });
+    },
     'servers.list': () => core.servers.list(),
     'servers.stop': (id) => core.servers.stop(parseOrThrow(IdArg, id, 'id')),
     'servers.restart': (id) => core.servers.restart(parseOrThrow(IdArg, id, 'id')),
@@ -35,6 +46,9 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
       core.servers.logs(parseOrThrow(IdArg, id, 'id'), parseOrThrow(TailArg, tail, 'tail')),
   };
 }
+
+/** system.get's options. */
+const SystemGetArg = z.object({ refresh: z.boolean().optional() }).strict();
 
 /** Validates a single id argument. */
 export const IdArg = z.string().min(1).max(200);

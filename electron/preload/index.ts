@@ -38,7 +38,10 @@ const api: BerthApi = {
       }
     },
   },
-  system: { get: (options) => call('system.get', options) },
+  system: {
+    get: (options) => call('system.get', options),
+    recommend: (request) => call('system.recommend', request),
+  },
   deployments: {
     start: (request) => call('deployments.start', request),
     wait: (id) => call('deployments.wait', id),

@@ -8,6 +8,7 @@ import { registerAppRoutes } from './routes/app.js';
 import { registerCheckpointRoutes } from './routes/checkpoints.js';
 import { registerDeployRoutes } from './routes/deploy.js';
 import { registerServerRoutes } from './routes/servers.js';
+import { registerSystemRoutes } from './routes/system.js';
 import { registerStatic } from './static.js';
 import { ensureToken, tokenMatches } from './token.js';
 
@@ -37,6 +38,7 @@ export const routeModules: RouteModule[] = [
   registerCheckpointRoutes,
   registerDeployRoutes,
   registerServerRoutes,
+  registerSystemRoutes,
 ];
 
 /**

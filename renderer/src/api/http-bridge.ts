@@ -53,6 +53,7 @@ export function createHttpBridge(baseUrl: string, token: string): BerthApi {
     },
     system: {
       get: (options) => call('GET', `/api/system${options?.refresh ? '?refresh=1' : ''}`),
+      recommend: (request) => call('POST', '/api/recommend', request),
     },
     deployments: {
       start: (request) => call('POST', '/api/training/deploy?wait=false', request),
