@@ -71,7 +71,9 @@ export function ccNumber(gpu: Gpu): number | undefined {
   return gpu.compute_capability && Number.isFinite(n) ? n : undefined;
 }
 
-/** "15.0 GiB" for reasons and tables. */
+/** "15.0 GiB" (or "350 MiB", "12 KiB" for small models) for reasons. */
 export function gib(bytes: number): string {
-  return `${(bytes / GIB).toFixed(1)} GiB`;
+  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
+  if (bytes >= MIB) return `${Math.round(bytes / MIB)} MiB`;
+  return `${Math.max(0, Math.round(bytes / 1024))} KiB`;
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CheckpointSchema } from '../../../shared/checkpoints.js';
 import type { BerthEvent } from '../../../shared/events.js';
 import { SettingsSchema } from '../../../shared/settings.js';
 import { RecommendationSchema, type SystemReport, SystemReportSchema } from '../../../shared/system.js';
@@ -65,14 +66,7 @@ describe('core.system', () => {
   it('a checkpoint without a shape cannot be recommended for, with a hint', async () => {
     const { s } = service(machine([]));
     await expect(
-      s.recommend({
-        relative_path: '.',
-        path: '/x',
-        kind: 'lora-adapter',
-        dtypes: [],
-        errors: [],
-        warnings: [],
-      }),
+      s.recommend(CheckpointSchema.parse({ relative_path: '.', path: '/x', kind: 'lora-adapter' })),
     ).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL', hint: expect.stringContaining('base model') });
   });
 });

@@ -1,10 +1,13 @@
 import type { Command } from '../command.js';
+import { convertCommand } from './convert.js';
 import { deployCommand } from './deploy.js';
 import { inspectCommand } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { lsCommand } from './ls.js';
+import { recommendCommand } from './recommend.js';
 import { serveCommand } from './serve.js';
 import { stopCommand } from './stop.js';
+import { systemCommand } from './system.js';
 
 /** Every `berth` subcommand; later issues add theirs here. */
 export const commands: Command[] = [
@@ -14,4 +17,7 @@ export const commands: Command[] = [
   lsCommand,
   stopCommand,
   logsCommand,
+  systemCommand,
+  recommendCommand,
+  convertCommand,
 ];
