@@ -16,6 +16,7 @@ test.describe('checkpoint intake in the browser UI', () => {
   test.afterAll(async ({ berth }) => {
     for (const job of await berth.api<Array<{ id: string }>>('GET', '/api/training/jobs'))
       await berth.api('DELETE', `/api/training/jobs/${job.id}`);
+    await berth.api('PATCH', '/api/settings', { roots: [] });
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -75,6 +76,27 @@ test.describe('checkpoint intake in the browser UI', () => {
     });
     await expect(page.getByText(/does not tell Berth where "my-run" lives/)).toBeVisible();
     await expect(page.getByLabel('Folder or GGUF file path')).toBeFocused();
+  });
+
+  test('Browse… lists home and the configured roots; a run opens from there', async ({ page, berth }) => {
+    await berth.api('PATCH', '/api/settings', { roots: [work] });
+    await page.goto(berth.uiUrl);
+    await page.getByRole('button', { name: 'Browse…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Choose a folder' });
+    await expect(dialog).toBeVisible();
+    await dialog
+      .getByRole('navigation', { name: 'Places' })
+      .getByRole('button', { name: work.split('/').pop() })
+      .click();
+    await expect(dialog.getByRole('listitem').filter({ hasText: 'tiny run' })).toBeVisible();
+    await snap(page, 'checkpoints-browse');
+    await dialog
+      .getByRole('listitem')
+      .filter({ hasText: 'tiny run' })
+      .getByRole('button', { name: 'Open' })
+      .click();
+    await expect(dialog).toBeHidden();
+    await expect(page.getByRole('table', { name: 'Checkpoints' })).toBeVisible();
   });
 
   test('dark theme', async ({ browser, berth }) => {
