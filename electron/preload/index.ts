@@ -1,4 +1,4 @@
-import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
+import { contextBridge, type IpcRendererEvent, ipcRenderer, webUtils } from 'electron';
 import type { BerthApi } from '../../shared/api.js';
 import type { BerthEvent } from '../../shared/events.js';
 import {
