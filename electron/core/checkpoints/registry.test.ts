@@ -127,3 +127,24 @@ describe('core.jobs', () => {
     expect(inside.entries.map((e) => e.name)).toContain('checkpoint-3');
   });
 });
+
+describe('the IPC facade (window.berth.jobs.*)', () => {
+  it('validates arguments and reaches the same registry', async () => {
+    const { createApiHandlers } = await import('../facade.js');
+    const handlers = createApiHandlers(t.core);
+    const call = (
+      name: 'jobs.register' | 'jobs.list' | 'jobs.browse' | 'jobs.remove',
+      ...args: unknown[]
+    ) => {
+      const handler = handlers[name];
+      if (!handler) throw new Error(`no handler ${name}`);
+      return Promise.resolve().then(() => handler(...args));
+    };
+    const job = (await call('jobs.register', run)) as { id: string };
+    expect(((await call('jobs.list')) as Array<{ id: string }>).map((j) => j.id)).toEqual([job.id]);
+    expect(((await call('jobs.browse')) as { path: string }).path).toBe(tmp.dir);
+    await expect(call('jobs.register', 42)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await call('jobs.remove', job.id);
+    expect(t.core.jobs.list()).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { LossPoint } from '../../../shared/checkpoints.js';
 import { modelShape } from './shape.js';
 import { parseTrainerState, thinHistory, trainingInfo } from './trainer-state.js';
 
@@ -113,9 +114,11 @@ describe('trainer_state.json', () => {
   });
 
   it('thins a long history to a bounded number of points, keeping every eval and the last point', () => {
-    const history = Array.from({ length: 10_000 }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1) }));
-    for (let s = 500; s <= 10_000; s += 500)
-      history.push({ step: s, eval_loss: 1 } as { step: number; loss: number });
+    const history: LossPoint[] = Array.from({ length: 10_000 }, (_, i) => ({
+      step: i + 1,
+      loss: 1 / (i + 1),
+    }));
+    for (let s = 500; s <= 10_000; s += 500) history.push({ step: s, eval_loss: 1 });
     const thin = thinHistory(history, 400);
     expect(thin.length).toBeLessThanOrEqual(421);
     expect(thin.filter((p) => p.eval_loss !== undefined)).toHaveLength(20);
