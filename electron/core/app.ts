@@ -11,6 +11,7 @@ import { SystemService } from './hardware/service.js';
 import { type BerthPaths, berthPaths } from './paths.js';
 import type { Backend } from './servers/backend.js';
 import { createLlamaCppBackend } from './servers/backends/llamacpp.js';
+import { createOllamaBackend } from './servers/backends/ollama.js';
 import { createVllmBackend } from './servers/backends/vllm.js';
 import { ServerManager } from './servers/manager.js';
 import { SettingsService } from './settings/settings.js';
@@ -81,6 +82,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     // The built-in engine (and Ollama) convert through core.conversion: replace converterNotWired with
     // `(request) => conversion.convert(request)` once the converter service is on the core.
     llamacpp: createLlamaCppBackend({ settings: () => settings.get(), convert: converterNotWired }),
+    ollama: createOllamaBackend({ settings: () => settings.get(), env, convert: converterNotWired }),
   };
   const servers = new ServerManager({
     bus,
