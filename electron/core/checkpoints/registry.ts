@@ -78,7 +78,8 @@ export class JobRegistry {
         job.registered_at,
       );
       this.jobs = this.jobs.map((j) => (j.id === id ? fresh : j));
-      this.save();
+      // Only a real change is written and announced (the UI re-reads on every jobs.changed).
+      if (contentKey(fresh) !== contentKey(job)) this.save();
       return fresh;
     } catch (error) {
       // The folder moved or broke: keep the job (the user may put it back), say what is wrong.
@@ -187,6 +188,12 @@ export class JobRegistry {
     renameSync(tmp, this.deps.file);
     this.deps.bus.emit({ type: 'jobs.changed' });
   }
+}
+
+/** What a job describes, without its timestamps. */
+function contentKey(job: Job): string {
+  const { inspected_at: _at, registered_at: _reg, error: _err, ...rest } = job;
+  return JSON.stringify(rest, (key, value) => (key === 'inspected_ms' ? undefined : value));
 }
 
 function pickDefault(checkpoints: Checkpoint[]): Checkpoint {
