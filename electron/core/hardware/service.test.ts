@@ -10,8 +10,11 @@ import { MACHINES, machine } from './test-machines.js';
 
 const MIB = 1024 * 1024;
 
-function service(report: SystemReport, queryVram?: () => Promise<SystemReport['gpus'] | undefined>) {
-  const bus = new EventBus();
+function service(
+  report: SystemReport,
+  queryVram?: () => Promise<SystemReport['gpus'] | undefined>,
+  bus = new EventBus(),
+) {
   const events: BerthEvent[] = [];
   bus.subscribe((e) => events.push(e));
   let detections = 0;
@@ -61,6 +64,33 @@ describe('core.system', () => {
     expect(events.filter((e) => e.type === 'system.changed')).toHaveLength(2);
     await s.close();
     expect(s.live).toBe(false);
+  });
+
+  it('follows server.status events: live refresh while a server runs, off when none does', async () => {
+    const bus = new EventBus();
+    const { s } = service(machine(MACHINES.T4!), undefined, bus);
+    const server = (status: string) =>
+      ({
+        id: '6f1d7a52-8a8e-4a4f-9d4e-3a1c0b7e2f11',
+        name: 'm',
+        server_type: 'vllm',
+        status,
+        host: '127.0.0.1',
+        port: 8000,
+        base_url: '',
+        openai_base_url: '',
+        model_name: 'm',
+        model_id: '6f1d7a52-8a8e-4a4f-9d4e-3a1c0b7e2f12',
+        model_path: '/m',
+        restarts: 0,
+        auto_restart: false,
+      }) as never;
+    expect(s.live).toBe(false);
+    bus.emit({ type: 'server.status', server: server('running') });
+    expect(s.live).toBe(true);
+    bus.emit({ type: 'server.status', server: server('stopped') });
+    expect(s.live).toBe(false);
+    await s.close();
   });
 
   it('a checkpoint without a shape cannot be recommended for, with a hint', async () => {

@@ -35,8 +35,22 @@ export class SystemService {
   private inFlight: Promise<SystemReport> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
+  private readonly running = new Set<string>();
+  private readonly unsubscribe: () => void;
 
-  constructor(private readonly deps: SystemServiceDeps) {}
+  constructor(private readonly deps: SystemServiceDeps) {
+    // Live VRAM while any server runs: follow the servers' status events, so no caller has to remember.
+    this.unsubscribe = deps.bus.subscribe((event) => {
+      if (event.type === 'server.status') {
+        const active = ['starting', 'running', 'stopping'].includes(event.server.status);
+        if (active) this.running.add(event.server.id);
+        else this.running.delete(event.server.id);
+      } else if (event.type === 'server.removed') this.running.delete(event.server_id);
+      else return;
+      if (this.running.size > 0) this.startLiveRefresh();
+      else this.stopLiveRefresh();
+    });
+  }
 
   /** The report; detects when there is none, it is older than a minute, or `refresh` is set. */
   async report(options: { refresh?: boolean } = {}): Promise<SystemReport> {
@@ -146,6 +160,7 @@ export class SystemService {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     this.stopLiveRefresh();
     await this.inFlight?.catch(() => undefined);
   }
