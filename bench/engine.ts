@@ -1,0 +1,161 @@
+// The built-in engine against node-llama-cpp in-process, side by side on the same GGUF, prompt, sampling and
+// thread count: generation speed through the engine's HTTP API (streamed, with the openai client) as a ratio of
+// in-process speed (goal >= 0.9x), and first-token overhead (engine time to first token minus in-process time
+// to first token; goal <= 20 ms). Runs alternate so machine load hits both alike. Writes bench/results/engine.json.
+// The model: a random-weight llama GGUF (hidden 512, 4 blocks, ~46 M parameters, F16) made by
+// bench/engine.make-model.py with the venv's `gguf` package; the tiny fixture when that is not possible.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ChatHistoryItem, getLlama, LlamaChat, LlamaLogLevel } from 'node-llama-cpp';
+import OpenAI from 'openai';
+import { startEngine } from '../electron/core/engine/__fixtures__/engine-process.js';
+import { TINY_GGUF } from '../electron/core/engine/__fixtures__/fixtures.js';
+import { root } from './_berth.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const MAX_TOKENS = Number(process.env.BENCH_TOKENS ?? 128);
+const THREADS = 1; // the same for both sides; one thread keeps a shared 2-core box from thrashing
+const CTX = 1024;
+const PROMPT = 'Write a short story about a lighthouse keeper who finds a message in a bottle.';
+
+function benchModel(): { path: string; source: string } {
+  const path = join(tmpdir(), 'berth-bench-engine.gguf');
+  if (existsSync(path)) return { path, source: 'bench/engine.make-model.py (cached in tmp)' };
+  const python = join(root, 'python', '.venv', 'bin', 'python');
+  const made = spawnSync(python, [join(root, 'bench', 'engine.make-model.py'), path], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (made.status === 0) return { path, source: 'bench/engine.make-model.py' };
+  process.stderr.write('could not build the bench model; using the tiny fixture GGUF\n');
+  return { path: TINY_GGUF, source: 'fixture llama-2-tiny-random.gguf (bench model could not be built)' };
+}
+
+interface Run {
+  tokens: number;
+  ttftMs: number;
+  totalMs: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function main() {
+  const model = benchModel();
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  const loaded = await llama.loadModel({ modelPath: model.path });
+  const context = await loaded.createContext({ contextSize: CTX, threads: THREADS });
+  const sequence = context.getSequence();
+
+  // Baseline: node-llama-cpp generating in this process, exactly as the engine calls it per request.
+  const inProcess = async (): Promise<Run> => {
+    const chat = new LlamaChat({ contextSequence: sequence });
+    const history: ChatHistoryItem[] = [
+      { type: 'user', text: PROMPT },
+      { type: 'model', response: [] },
+    ];
+    const t0 = performance.now();
+    let first = 0;
+    let tokens = 0;
+    await chat.generateResponse(history, {
+      maxTokens: MAX_TOKENS,
+      temperature: 0,
+      repeatPenalty: false,
+      onResponseChunk: (chunk) => {
+        tokens += chunk.tokens.length;
+        if (!first && chunk.text) first = performance.now() - t0;
+      },
+    });
+    const totalMs = performance.now() - t0;
+    chat.dispose({ disposeSequence: false });
+    return { tokens, ttftMs: first, totalMs };
+  };
+
+  const engine = await startEngine([
+    '--model',
+    model.path,
+    '--name',
+    'bench',
+    '--ctx',
+    String(CTX),
+    '--threads',
+    String(THREADS),
+    '--gpu',
+    'cpu',
+  ]);
+  await engine.ready(120_000);
+  const client = new OpenAI({ baseURL: `${engine.baseUrl}/v1`, apiKey: 'none', maxRetries: 0 });
+  const overHttp = async (): Promise<Run> => {
+    const t0 = performance.now();
+    let first = 0;
+    let tokens = 0;
+    const stream = await client.chat.completions.create({
+      model: 'bench',
+      messages: [{ role: 'user', content: PROMPT }],
+      max_tokens: MAX_TOKENS,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    for await (const chunk of stream) {
+      if (!first && chunk.choices[0]?.delta.content) first = performance.now() - t0;
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+    }
+    return { tokens, ttftMs: first, totalMs: performance.now() - t0 };
+  };
+
+  try {
+    await inProcess(); // warm-up both sides (first evaluation allocates buffers)
+    await overHttp();
+    const base: Run[] = [];
+    const http: Run[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      base.push(await inProcess());
+      http.push(await overHttp());
+      process.stdout.write(
+        `run ${i + 1}: in-process ${base.at(-1)?.tokens} tok ${round(base.at(-1)?.totalMs ?? 0)} ms, ` +
+          `engine ${http.at(-1)?.tokens} tok ${round(http.at(-1)?.totalMs ?? 0)} ms\n`,
+      );
+    }
+    const tokS = (runs: Run[]) => median(runs.map((r) => (r.tokens / r.totalMs) * 1000));
+    const ratio = tokS(http) / tokS(base);
+    const overhead = median(http.map((r) => r.ttftMs)) - median(base.map((r) => r.ttftMs));
+    const result = {
+      benchmark: 'engine: tokens/s through the HTTP API vs node-llama-cpp in-process; first-token overhead',
+      model: { path: model.path, source: model.source, bytes: statSync(model.path).size },
+      runs: RUNS,
+      max_tokens: MAX_TOKENS,
+      threads: THREADS,
+      context: CTX,
+      sampling: 'temperature 0 (greedy), no repeat penalty, chat template of the model',
+      in_process: {
+        tokens_per_s_median: round(tokS(base)),
+        first_token_ms_median: round(median(base.map((r) => r.ttftMs))),
+        tokens: base.map((r) => r.tokens),
+      },
+      engine_http_streamed: {
+        tokens_per_s_median: round(tokS(http)),
+        first_token_ms_median: round(median(http.map((r) => r.ttftMs))),
+        tokens: http.map((r) => r.tokens),
+      },
+      ratio_tokens_per_s: round(ratio, 3),
+      first_token_overhead_ms: round(overhead),
+      goals: { ratio_tokens_per_s_min: 0.9, first_token_overhead_ms_max: 20 },
+      met: { ratio: ratio >= 0.9, first_token_overhead: overhead <= 20 },
+      machine: { cpus: cpus().length, loadavg_1m: round(loadavg()[0] ?? 0) },
+    };
+    writeFileSync(join(root, 'bench', 'results', 'engine.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await engine.kill('SIGTERM');
+    await llama.dispose();
+  }
+}
+
+await main();
