@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TINY_GGUF } from '../../engine/__fixtures__/fixtures.js';
 import type { ConvertRequest } from '../../engine/prepare.js';
 import { BerthError } from '../../errors.js';
-import { makeTestCore } from '../../test-support/core.js';
+import { makeTestApi, makeTestCore } from '../../test-support/core.js';
 import type { PreparedModel, StageContext } from '../backend.js';
 import { survivors, waitFor } from '../test-support/standin.js';
 import { classifyEngineFailure, createLlamaCppBackend, defaultEngineCommand } from './llamacpp.js';
@@ -193,5 +193,27 @@ describe('llamacpp backend under the server manager', () => {
     expect(error).toBeInstanceOf(BerthError);
     expect((error as BerthError).code).toBe('MODEL_LOAD_FAILED');
     expect((error as BerthError).message).toMatch(/broken\.gguf/);
+  });
+
+  it('is what POST /api/training/deploy runs for server_type "llamacpp" with a .gguf model_path', async () => {
+    const t = await makeTestApi();
+    cleanups.push(t.dispose);
+    const deployed = await t.call('POST', '/api/training/deploy', {
+      model_path: TINY_GGUF,
+      server_type: 'llamacpp',
+      name: 'via-api',
+      config: { context_length: 512 },
+    });
+    expect(deployed.status).toBe(200);
+    expect(deployed.body).toMatchObject({
+      success: true,
+      status: 'running',
+      server_type: 'llamacpp',
+      gguf_path: TINY_GGUF,
+    });
+    const client = new OpenAI({ baseURL: deployed.body.openai_base_url, apiKey: 'none', maxRetries: 0 });
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['via-api']);
+    const removed = await t.call('DELETE', `/api/servers/${deployed.body.server_id}`);
+    expect(removed.status).toBeLessThan(300);
   });
 });
