@@ -11,7 +11,7 @@ import { predictGgufSize } from './gguf-size.js';
 const root = appRoot();
 const python = join(root, 'python', '.venv', 'bin', 'python');
 const converter = join(root, 'python', 'convert_to_gguf.py');
-const tokenizerDir = '/work/shared/fixtures/models/tiny-random-llama-spm';
+const tokenizerDir = join(root, 'python', 'tests', 'data', 'llama2-tokenizer');
 const ready = existsSync(python) && existsSync(converter);
 const work = mkdtempSync(join(tmpdir(), 'berth-gguf-size-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

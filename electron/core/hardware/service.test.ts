@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointSchema } from '../../../shared/checkpoints.js';
 import type { BerthEvent } from '../../../shared/events.js';
@@ -5,6 +6,7 @@ import { SettingsSchema } from '../../../shared/settings.js';
 import { RecommendationSchema, type SystemReport, SystemReportSchema } from '../../../shared/system.js';
 import { EventBus } from '../events.js';
 import { makeTestApi } from '../test-support/core.js';
+import { appRoot } from '../version.js';
 import { SystemService } from './service.js';
 import { MACHINES, machine } from './test-machines.js';
 
@@ -122,12 +124,12 @@ describe('GET /api/system and POST /api/recommend', () => {
     expect(fresh.body.detected_at).not.toBe(report.detected_at);
 
     const rec = await t.call('POST', '/api/recommend', {
-      model_path: '/work/shared/fixtures/models/tiny-random-llama-spm',
-      context_length: 1024,
+      model_path: join(appRoot(), 'electron/core/checkpoints/__fixtures__/tiny-llama-bf16'),
+      context_length: 128,
     });
     expect(rec.status).toBe(200);
     const r = RecommendationSchema.parse(rec.body);
-    expect(r.context_length).toBe(1024);
+    expect(r.context_length).toBe(128);
     expect(r.options.filter((o) => o.recommended)).toHaveLength(1);
     expect(r.options.find((o) => o.backend === 'vllm')?.installed).toBe(
       report.backends.find((b) => b.name === 'vllm')?.installed,

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecommendationSchema, SystemReportSchema } from '../../../../shared/system.js';
+import { appRoot } from '../../version.js';
 import { main } from '../main.js';
 
-const model = '/work/shared/fixtures/models/tiny-random-llama-spm';
+const model = join(appRoot(), 'electron/core/checkpoints/__fixtures__/tiny-llama-bf16');
 let home: string;
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
@@ -43,10 +44,10 @@ describe('berth system / berth recommend', () => {
   });
 
   it('recommend --context --json answers for a real model folder; bad flags are refused', async () => {
-    const r = await run(['recommend', model, '--context', '1024', '--json']);
+    const r = await run(['recommend', model, '--context', '128', '--json']);
     expect(r.code).toBe(0);
     const rec = RecommendationSchema.parse(JSON.parse(r.out));
-    expect(rec.context_length).toBe(1024);
+    expect(rec.context_length).toBe(128);
     const text = await run(['recommend', model]);
     expect(text.out).toContain('Pick: ');
     expect(text.out).toMatch(/weights\s+kv cache\s+overhead/);
