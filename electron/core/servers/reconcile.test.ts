@@ -37,9 +37,17 @@ afterEach(async () => {
 describe('reconciliation across Berth runs', () => {
   it('finds and reconciles the leftovers of a core killed with kill -9', async () => {
     const home = newHome();
+    // `node --import tsx` is what `npx tsx` runs, minus its wrapper processes: SIGKILL must hit the core itself.
     const child = execa(
-      'npx',
-      ['tsx', resolve(import.meta.dirname, 'test-support/core-child.ts'), 'alive', 'gone', 'frozen'],
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        resolve(import.meta.dirname, 'test-support/core-child.ts'),
+        'alive',
+        'gone',
+        'frozen',
+      ],
       {
         env: standinEnv({ BERTH_HOME: home }),
         buffer: false,
@@ -59,6 +67,7 @@ describe('reconciliation across Berth runs', () => {
     const exited = new Promise((done) => child.once('exit', done));
     child.kill('SIGKILL');
     await exited; // (not `await child`: execa would also wait for pipes a tsx helper process may hold)
+    expect(isAlive(child.pid as number)).toBe(false); // the core itself is gone, not just a wrapper
     // Berth is gone without stopping anything: its servers live on.
     expect(infos.every((i) => isAlive(i.pid as number))).toBe(true);
     process.kill(byName.gone?.pid as number, 'SIGKILL'); // one dies while Berth is down
