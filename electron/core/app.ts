@@ -3,8 +3,8 @@ import type { ServerType } from '../../shared/deploy.js';
 import type { AppInfo } from '../../shared/settings.js';
 import { JobRegistry } from './checkpoints/registry.js';
 import { type Clock, systemClock } from './clock.js';
+import { type ConversionService, createConversionService } from './conversion/service.js';
 import { type DeployDeps, DeployService } from './deploy/deploy.js';
-import { converterNotWired } from './engine/prepare.js';
 import { BerthError } from './errors.js';
 import { EventBus } from './events.js';
 import { SystemService } from './hardware/service.js';
@@ -48,6 +48,8 @@ export interface Core {
   readonly servers: ServerManager;
   /** The backends by server type (vllm here; the built-in engine and Ollama register theirs below). */
   readonly backends: Partial<Record<ServerType, Backend>>;
+  /** HF folder -> GGUF (converter child process, llama.cpp quantizer, conversion cache, Python env). */
+  readonly conversion: ConversionService;
   /** Set by the host once the local HTTP API listens. */
   apiUrl: string | undefined;
   info(): AppInfo;
@@ -77,12 +79,19 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     env,
     roots: () => settings.get().roots,
   });
+  const conversion = createConversionService({ paths, settings, clock, env });
   const backends: Partial<Record<ServerType, Backend>> = {
     vllm: createVllmBackend({ settings: () => settings.get(), env }),
-    // The built-in engine (and Ollama) convert through core.conversion: replace converterNotWired with
-    // `(request) => conversion.convert(request)` once the converter service is on the core.
-    llamacpp: createLlamaCppBackend({ settings: () => settings.get(), convert: converterNotWired }),
-    ollama: createOllamaBackend({ settings: () => settings.get(), env, convert: converterNotWired }),
+    // The built-in engine (and Ollama) convert through core.conversion.
+    llamacpp: createLlamaCppBackend({
+      settings: () => settings.get(),
+      convert: (request) => conversion.convert(request),
+    }),
+    ollama: createOllamaBackend({
+      settings: () => settings.get(),
+      env,
+      convert: (request) => conversion.convert(request),
+    }),
   };
   const servers = new ServerManager({
     bus,
@@ -129,6 +138,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     servers,
     backends,
     deploy: new DeployService(deployDeps),
+    conversion,
     apiUrl: undefined,
     info: () => ({
       version,

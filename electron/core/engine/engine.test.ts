@@ -182,6 +182,28 @@ describe('engine over HTTP', () => {
     expect(parallel.map((r) => r.choices[0]?.message.content)).toEqual(serial);
   });
 
+  it('stops generating when the client disconnects, and keeps serving', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${engine.baseUrl}/v1/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ prompt: 'Go on', max_tokens: 400, temperature: 0, stream: true }),
+      signal: abort.signal,
+    });
+    const reader = res.body?.getReader();
+    await reader?.read(); // the first chunk arrived: generation is under way
+    abort.abort();
+    const closed = () => engine.lines.some((l) => /POST \/v1\/completions closed by the client/.test(l));
+    for (let i = 0; i < 100 && !closed(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(closed()).toBe(true);
+    const next = await client.completions.create({
+      model: 'tiny',
+      prompt: 'Hi',
+      max_tokens: 2,
+      temperature: 0,
+    });
+    expect(next.usage?.completion_tokens).toBe(2);
+  });
+
   it('answers bad requests with OpenAI-style errors', async () => {
     await expect(client.chat.completions.create({ model: 'tiny', messages: [] })).rejects.toMatchObject({
       status: 400,

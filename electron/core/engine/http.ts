@@ -24,8 +24,10 @@ export function createEngineServer(deps: EngineHttpDeps): Server {
   const created = Math.floor(Date.now() / 1000);
   return createServer({ noDelay: true }, (req, res) => {
     const started = performance.now();
-    res.on('finish', () => {
-      deps.log(`${req.method} ${req.url} ${res.statusCode} ${Math.round(performance.now() - started)} ms`);
+    res.on('close', () => {
+      const ms = Math.round(performance.now() - started);
+      if (res.writableFinished) deps.log(`${req.method} ${req.url} ${res.statusCode} ${ms} ms`);
+      else deps.log(`${req.method} ${req.url} closed by the client after ${ms} ms (generation stopped)`);
     });
     route(req, res, deps, created).catch((error: unknown) => sendError(res, error, deps.log));
   });
