@@ -6,6 +6,7 @@ import { bearerToken, hostAllowed, originAllowed } from './guards.js';
 import { openApiDocument, RouteTable } from './route.js';
 import { registerAppRoutes } from './routes/app.js';
 import { registerCheckpointRoutes } from './routes/checkpoints.js';
+import { registerConversionRoutes } from './routes/conversion.js';
 import { registerDeployRoutes } from './routes/deploy.js';
 import { registerServerRoutes } from './routes/servers.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -38,6 +39,7 @@ export const routeModules: RouteModule[] = [
   registerCheckpointRoutes,
   registerDeployRoutes,
   registerServerRoutes,
+  registerConversionRoutes,
   registerSystemRoutes,
 ];
 

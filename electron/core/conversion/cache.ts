@@ -1,0 +1,58 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ConversionCacheEntry, ConversionCacheEntrySchema } from '../../../shared/conversion.js';
+import { BerthError } from '../errors.js';
+
+const ID = /^[a-f0-9]{32}$/;
+
+/** GGUFs converted before, one `<id>.gguf` with an `<id>.json` beside it, in Berth's data folder. */
+export class ConversionCache {
+  constructor(readonly dir: string) {}
+
+  ggufPath(id: string): string {
+    return join(this.dir, `${id}.gguf`);
+  }
+
+  /** The entry for `id` when both its GGUF and its metadata are there. */
+  get(id: string): ConversionCacheEntry | undefined {
+    const meta = join(this.dir, `${id}.json`);
+    if (!existsSync(meta) || !existsSync(this.ggufPath(id))) return undefined;
+    try {
+      const parsed = ConversionCacheEntrySchema.safeParse(JSON.parse(readFileSync(meta, 'utf8')));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined; // a half-written or foreign file is not a cache entry
+    }
+  }
+
+  list(): ConversionCacheEntry[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => this.get(f.slice(0, -5)))
+      .filter((e): e is ConversionCacheEntry => e !== undefined)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at));
+  }
+
+  /** Records a finished conversion (its GGUF already renamed into place by the converter). */
+  add(entry: Omit<ConversionCacheEntry, 'bytes' | 'gguf_path'>): ConversionCacheEntry {
+    mkdirSync(this.dir, { recursive: true });
+    const gguf = this.ggufPath(entry.id);
+    const full = { ...entry, gguf_path: gguf, bytes: statSync(gguf).size };
+    writeFileSync(join(this.dir, `${entry.id}.json`), JSON.stringify(full, null, 2));
+    return full;
+  }
+
+  remove(id: string): void {
+    if (!ID.test(id)) throw new BerthError('INVALID_REQUEST', `Not a cache id: ${id}`);
+    if (!this.get(id)) {
+      throw new BerthError(
+        'NOT_FOUND',
+        `No cached GGUF ${id}`,
+        'List the cache with GET /api/conversions/cache.',
+      );
+    }
+    rmSync(this.ggufPath(id), { force: true });
+    rmSync(join(this.dir, `${id}.json`), { force: true });
+  }
+}

@@ -1,0 +1,24 @@
+/** Variables a converter child may inherit; everything else (LD_PRELOAD, tokens, ...) stays out. */
+const ALLOWED = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'SYSTEMROOT',
+  'BERTH_LIBLLAMA',
+  'BERTH_TOKENIZER_PRE',
+];
+
+/** The environment for a Python child: an allowlist plus unbuffered UTF-8 output. */
+export function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' };
+  for (const key of ALLOWED) {
+    const value = env[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { QuantizationSchema } from './deploy.js';
+
+/** One GGUF in Berth's conversion cache (keyed by checkpoint fingerprint, output type, converter version). */
+export const ConversionCacheEntrySchema = z.object({
+  id: z.string(),
+  gguf_path: z.string(),
+  model_path: z.string(),
+  quantization: QuantizationSchema,
+  bytes: z.number(),
+  created_at: z.string(),
+  converter_version: z.string(),
+});
+export type ConversionCacheEntry = z.infer<typeof ConversionCacheEntrySchema>;
+
+/** Whether the converter can run here, and what is missing when it cannot. */
+export const ConverterEnvSchema = z.object({
+  ready: z.boolean(),
+  python: z.string().optional(),
+  source: z.enum(['settings', 'repo', 'berth', 'none']),
+  missing: z.array(z.string()),
+  hint: z.string().optional(),
+});
+export type ConverterEnv = z.infer<typeof ConverterEnvSchema>;
