@@ -2,44 +2,16 @@
 // Ollama's HTTP API Berth uses, with the real paths, bodies and streaming (NDJSON) shapes, and loads the GGUFs
 // it is given with real llama.cpp (node-llama-cpp), so a file Berth imports is proven loadable.
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { parseGguf } from './gguf.mjs';
+import { generate, Runner } from './runner.mjs';
+import { fullName, readdir, Store } from './store.mjs';
 
 const VERSION = '0.6.5';
-/** GGUF general.file_type -> the quantization_level Ollama reports. */
-const FILE_TYPES = {
-  0: 'F32',
-  1: 'F16',
-  2: 'Q4_0',
-  3: 'Q4_1',
-  7: 'Q8_0',
-  8: 'Q5_0',
-  9: 'Q5_1',
-  10: 'Q2_K',
-  11: 'Q3_K_S',
-  12: 'Q3_K_M',
-  13: 'Q3_K_L',
-  14: 'Q4_K_S',
-  15: 'Q4_K_M',
-  16: 'Q5_K_S',
-  17: 'Q5_K_M',
-  18: 'Q6_K',
-  32: 'BF16',
-};
 const DIGEST = /^sha256[:-]([0-9a-f]{64})$/;
 
 const log = (level, msg) =>
@@ -50,141 +22,6 @@ function hostAndPort(value) {
   const at = raw.lastIndexOf(':');
   if (at < 0) return { host: raw, port: 11434 };
   return { host: raw.slice(0, at) || '127.0.0.1', port: Number(raw.slice(at + 1)) };
-}
-
-/** `name` -> `name:latest`, as Ollama names models. */
-function fullName(name) {
-  return name.includes(':') ? name : `${name}:latest`;
-}
-
-class Store {
-  constructor(root) {
-    this.root = root;
-    this.blobs = join(root, 'blobs');
-    this.manifests = join(root, 'manifests', 'berth-standin');
-    mkdirSync(this.blobs, { recursive: true });
-    mkdirSync(this.manifests, { recursive: true });
-  }
-  blobPath(hex) {
-    return join(this.blobs, `sha256-${hex}`);
-  }
-  manifestPath(name) {
-    return join(this.manifests, encodeURIComponent(fullName(name)));
-  }
-  read(name) {
-    const path = this.manifestPath(name);
-    return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
-  }
-  write(manifest) {
-    writeFileSync(this.manifestPath(manifest.name), JSON.stringify(manifest));
-  }
-  remove(name) {
-    rmSync(this.manifestPath(name));
-  }
-  list() {
-    return readdir(this.manifests).map((file) =>
-      JSON.parse(readFileSync(join(this.manifests, file), 'utf8')),
-    );
-  }
-}
-
-function readdir(dir) {
-  return existsSync(dir) ? readdirSync(dir) : [];
-}
-
-/** Loaded models: name -> { model, context, gguf }; one llama.cpp instance for all. */
-class Runner {
-  constructor() {
-    this.loaded = new Map();
-    this.llama = undefined;
-  }
-  async load(manifest, store) {
-    const existing = this.loaded.get(manifest.name);
-    if (existing) return existing;
-    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-    this.llama ??= await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-    const path = store.blobPath(manifest.gguf);
-    const limit = Number(process.env.BERTH_STANDIN_OLLAMA_MEMORY_BYTES || 0);
-    const size = statSync(path).size;
-    if (limit > 0 && size > limit) {
-      const gib = (n) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
-      throw Object.assign(
-        new Error(`model requires more system memory (${gib(size)}) than is available (${gib(limit)})`),
-        { status: 500 },
-      );
-    }
-    try {
-      const model = await this.llama.loadModel({ modelPath: path });
-      const numCtx = Number(manifest.parameters?.num_ctx ?? 2048);
-      const context = await model.createContext({
-        contextSize: Math.min(numCtx, model.trainContextSize),
-        threads: 1,
-      });
-      const entry = { model, context, size, expires_at: new Date(Date.now() + 5 * 60_000).toISOString() };
-      this.loaded.set(manifest.name, entry);
-      log('INFO', `loaded ${manifest.name} from ${path}`);
-      return entry;
-    } catch (error) {
-      throw Object.assign(
-        new Error(`llama runner process has terminated: error loading model: ${error.message}`),
-        { status: 500 },
-      );
-    }
-  }
-  async unload(name) {
-    const entry = this.loaded.get(fullName(name));
-    if (!entry) return;
-    this.loaded.delete(fullName(name));
-    await entry.context.dispose();
-    await entry.model.dispose();
-  }
-}
-
-/** One generation at a time per model (one context sequence), like a single-slot Ollama runner. */
-function generate(entry, messages, options, onText) {
-  const run = (entry.queue ?? Promise.resolve()).then(() => generateNow(entry, messages, options, onText));
-  entry.queue = run.catch(() => {});
-  return run;
-}
-
-/** Generates with the model's own chat template (node-llama-cpp reads it from the GGUF), calling onText per piece. */
-async function generateNow(entry, messages, options, onText) {
-  const { LlamaChat } = await import('node-llama-cpp');
-  const sequence = entry.context.getSequence();
-  const chat = new LlamaChat({ contextSequence: sequence });
-  try {
-    const history = messages.map((m) =>
-      m.role === 'system'
-        ? { type: 'system', text: m.content }
-        : m.role === 'assistant'
-          ? { type: 'model', response: [m.content] }
-          : { type: 'user', text: m.content },
-    );
-    history.push({ type: 'model', response: [] });
-    const { contextText } = chat.chatWrapper.generateContextState({ chatHistory: history });
-    const promptTokens = contextText.tokenize(entry.model.tokenizer).length;
-    let evalCount = 0;
-    const started = process.hrtime.bigint();
-    const result = await chat.generateResponse(history, {
-      maxTokens: options.num_predict > 0 ? options.num_predict : 128,
-      temperature: options.temperature ?? 0.8,
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
-      ...(options.top_p !== undefined ? { topP: options.top_p } : {}),
-      ...(Array.isArray(options.stop) && options.stop.length ? { customStopTriggers: options.stop } : {}),
-      repeatPenalty: false,
-      onToken: (tokens) => (evalCount += tokens.length),
-      onTextChunk: (text) => text && onText(text),
-    });
-    return {
-      text: result.response,
-      done_reason: result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
-      prompt_eval_count: promptTokens,
-      eval_count: evalCount,
-      eval_duration: Number(process.hrtime.bigint() - started),
-    };
-  } finally {
-    chat.dispose({ disposeSequence: true });
-  }
 }
 
 async function readJson(req) {
@@ -226,29 +63,6 @@ function parametersText(parameters = {}) {
       Array.isArray(value) ? value.map((v) => `${key} ${JSON.stringify(v)}`) : [`${key} ${value}`],
     )
     .join('\n');
-}
-
-/** Reads a GGUF's metadata the way `ollama create` parses it; errors read like Ollama's. */
-async function parseGguf(path) {
-  const { readGgufFileInfo } = await import('node-llama-cpp');
-  const header = Buffer.alloc(8);
-  const fd = await open(path, 'r');
-  try {
-    await fd.read(header, 0, 8, 0);
-  } finally {
-    await fd.close();
-  }
-  if (header.toString('latin1', 0, 4) !== 'GGUF') throw new Error('invalid file magic');
-  const version = header.readUInt32LE(4);
-  if (version < 2 || version > 3) throw new Error(`unsupported GGUF version ${version}`);
-  const info = await readGgufFileInfo(path, { readTensorInfo: false });
-  const architecture = info.metadata.general?.architecture ?? 'unknown';
-  return {
-    architecture,
-    file_type: FILE_TYPES[info.metadata.general?.file_type] ?? 'unknown',
-    parameter_size: info.metadata.general?.size_label ?? '',
-    context_length: info.architectureMetadata?.context_length,
-  };
 }
 
 async function handle(req, res, ctx) {
