@@ -35,6 +35,12 @@ describe('engine over HTTP', () => {
     expect(health).toMatchObject({ status: 'ok', model: 'tiny', contextSize: 512, parallel: 2 });
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual(['tiny']);
+    expect(await client.models.retrieve('tiny')).toMatchObject({
+      id: 'tiny',
+      object: 'model',
+      owned_by: 'berth',
+    });
+    await expect(client.models.retrieve('other')).rejects.toMatchObject({ status: 404 });
   });
 
   it('answers a chat with usage counts, deterministically at temperature 0', async () => {

@@ -46,20 +46,17 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: EngineHttp
   checkApiKey(req, deps.options.apiKey);
   if (!runner)
     throw new ApiError(503, 'The model is still loading; retry shortly.', 'server_error', 'loading');
+  if (path.startsWith('/v1/models/')) {
+    requireMethod(req, 'GET');
+    checkModel(decodeURIComponent(path.slice('/v1/models/'.length)), deps.options.name);
+    return sendJson(res, 200, modelObject(deps.options.name, created, runner.info.contextSize));
+  }
   switch (path) {
     case '/v1/models':
       requireMethod(req, 'GET');
       return sendJson(res, 200, {
         object: 'list',
-        data: [
-          {
-            id: deps.options.name,
-            object: 'model',
-            created,
-            owned_by: 'berth',
-            max_model_len: runner.info.contextSize,
-          },
-        ],
+        data: [modelObject(deps.options.name, created, runner.info.contextSize)],
       });
     case '/v1/chat/completions': {
       requireMethod(req, 'POST');
@@ -89,6 +86,10 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: EngineHttp
     default:
       throw new ApiError(404, `No route for ${req.method} ${path}`, 'not_found_error');
   }
+}
+
+function modelObject(name: string, created: number, contextSize: number) {
+  return { id: name, object: 'model', created, owned_by: 'berth', max_model_len: contextSize };
 }
 
 interface GenerationJob {
