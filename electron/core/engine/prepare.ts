@@ -98,12 +98,3 @@ export async function assertGguf(path: string): Promise<void> {
     );
   }
 }
-
-/** Stands in for `core.conversion.convert` until the converter service is wired into the core. */
-export const converterNotWired: ConvertGguf = async () => {
-  throw new BerthError(
-    'BACKEND_NOT_INSTALLED',
-    'The GGUF converter is not wired into this build of Berth yet',
-    'Deploy a .gguf file, or use vllm for a Hugging Face folder.',
-  );
-};
