@@ -31,7 +31,7 @@ test.describe('checkpoint intake in the browser UI', () => {
 
     const table = page.getByRole('table', { name: 'Checkpoints' });
     await expect(table.getByRole('row')).toHaveCount(6); // header + 4 checkpoints + final model
-    await expect(table.getByRole('row', { name: /checkpoint-12/ })).toContainText('best');
+    await expect(table.getByRole('row', { name: /checkpoint-9/ })).toContainText('best');
     const chart = page.getByRole('img', { name: 'Loss curve across training steps' });
     await expect(chart).toBeVisible();
     // a drawn line, not an empty frame: the training-loss path has a point per logged step
@@ -40,13 +40,13 @@ test.describe('checkpoint intake in the browser UI', () => {
     await expect(page.getByRole('navigation', { name: 'Recent runs' })).toContainText('tiny run');
     // the best checkpoint is selected first
     const details = page.getByRole('region', { name: 'Checkpoint details' });
-    await expect(details.getByRole('heading', { name: 'checkpoint-12' })).toBeVisible();
+    await expect(details.getByRole('heading', { name: 'checkpoint-9' })).toBeVisible();
     await snap(page, 'checkpoints-run');
 
     await table.getByRole('button', { name: 'checkpoint-6' }).click();
     await expect(details.getByRole('heading', { name: 'checkpoint-6' })).toBeVisible();
     await expect(details).toContainText('LlamaForCausalLM');
-    await expect(details).toContainText('6.7K (6,736)');
+    await expect(details).toContainText('14.9K (14,928)');
     await expect(details).toContainText('step 6');
     await expect(details.getByRole('button', { name: 'Deploy…' })).toBeEnabled();
     await snap(page, 'checkpoints-selected');

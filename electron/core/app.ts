@@ -4,6 +4,7 @@ import type { AppInfo } from '../../shared/settings.js';
 import { JobRegistry } from './checkpoints/registry.js';
 import { type Clock, systemClock } from './clock.js';
 import { type ConversionService, createConversionService } from './conversion/service.js';
+import { chooseAuto } from './deploy/auto.js';
 import { type DeployDeps, DeployService } from './deploy/deploy.js';
 import { BerthError } from './errors.js';
 import { EventBus } from './events.js';
@@ -115,6 +116,12 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     },
     backends,
     servers,
+    recommend: async (checkpoint, config) =>
+      chooseAuto(
+        await system.recommend(checkpoint, {
+          ...(config.context_length ? { context_length: config.context_length } : {}),
+        }),
+      ),
   };
 
   const system = new SystemService({
@@ -167,8 +174,4 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   // After every backend is registered: re-adopt servers that outlived the previous run, mark the rest stopped.
   await servers.reconcile();
   return core;
-}
-
-function notWired(what: string): BerthError {
-  return new BerthError('INTERNAL', `Deploy is not wired to ${what} in this build`);
 }

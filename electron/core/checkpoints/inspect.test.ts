@@ -46,7 +46,7 @@ describe('inspectPath on real saved models', () => {
       num_attention_heads: 4,
       num_kv_heads: 2,
       head_dim: 4,
-      vocab_size: 64,
+      vocab_size: 320,
       context_length: 256,
       tie_word_embeddings: false,
       torch_dtype: 'bfloat16',
@@ -56,7 +56,7 @@ describe('inspectPath on real saved models', () => {
 
   it('reads every shard an index names, a BPE tokenizer.json and chat_template.jinja', async () => {
     const [model] = (await inspect('tiny-qwen2-sharded')).checkpoints;
-    expect(model?.weight_files).toHaveLength(3);
+    expect(model?.weight_files).toHaveLength(4);
     expect(model?.shape?.tie_word_embeddings).toBe(true);
     expect(model?.tokenizer).toMatchObject({
       kind: 'bpe',

@@ -24,7 +24,7 @@ describe('core.jobs', () => {
     t.core.bus.subscribe((e) => events.push(e));
     const job = await t.core.jobs.register(run);
     expect(job.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(job).toMatchObject({ name: 'my run', path: run, kind: 'run', best_checkpoint: 'checkpoint-12' });
+    expect(job).toMatchObject({ name: 'my run', path: run, kind: 'run', best_checkpoint: 'checkpoint-9' });
     expect(events).toContainEqual({ type: 'jobs.changed' });
     const again = await t.core.jobs.register(`${run}/`);
     expect(again.id).toBe(job.id);
@@ -97,7 +97,7 @@ describe('core.jobs', () => {
     const outside = copyFixture('tiny-llama-bf16', tmp.dir);
     symlinkSync(outside, join(bare, 'checkpoint-20'));
     const job = await t.core.jobs.register(bare);
-    expect((await t.core.jobs.resolve({ job_id: job.id })).relative_path).toBe('checkpoint-12');
+    expect((await t.core.jobs.resolve({ job_id: job.id })).relative_path).toBe('checkpoint-9');
     await expect(
       t.core.jobs.resolve({ job_id: job.id, checkpoint_path: 'checkpoint-20' }),
     ).rejects.toMatchObject({

@@ -87,8 +87,22 @@ export class ServerManager {
       );
     }
     const server = await this.admit(spec);
-    await server.launch({ signal: spec.signal, ctx: spec.ctx, startupDeadlineMs: spec.startup_deadline_ms });
-    return server.info;
+    const options = { signal: spec.signal, ctx: spec.ctx, startupDeadlineMs: spec.startup_deadline_ms };
+    // A port Berth picked can be taken by someone else between the check and the server's bind: pick again
+    // (a port the user asked for stays an error).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await server.launch(options);
+        return server.info;
+      } catch (error) {
+        const lostRace =
+          error instanceof BerthError && error.code === 'PORT_IN_USE' && spec.port === undefined;
+        if (!lostRace || attempt >= 3 || spec.signal?.aborted) throw error;
+        const port = await this.host.repickPort(server);
+        spec.ctx?.log(`port ${server.info.port} was taken while starting; trying ${port}`, 'berth');
+        server.update(urls(server.info.host, port));
+      }
+    }
   }
 
   list(): ServerInfo[] {

@@ -19,7 +19,7 @@ describe('checkpoint routes over real HTTP', () => {
     const run = copyFixture('trainer-run', tmp.dir);
     const created = await t.call('POST', '/api/training/jobs', { path: run });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ path: run, kind: 'run', best_checkpoint: 'checkpoint-12' });
+    expect(created.body).toMatchObject({ path: run, kind: 'run', best_checkpoint: 'checkpoint-9' });
     const list = await t.call('GET', '/api/training/jobs');
     expect(list.body.map((j: { id: string }) => j.id)).toEqual([created.body.id]);
     const one = await t.call('GET', `/api/training/jobs/${created.body.id}`);

@@ -15,7 +15,9 @@ import torch
 from safetensors.torch import save_file
 
 HERE = Path(__file__).resolve().parent
-VOCAB = 64
+# Both tokenizers cover every byte (SentencePiece byte fallback, byte-level BPE's full alphabet) as real
+# Llama / Qwen tokenizers do: llama.cpp needs a newline token and byte tokens to load and run them.
+VOCAB = 320
 torch.manual_seed(0)
 
 TEXT = [
@@ -41,6 +43,7 @@ def spm_tokenizer(out: Path) -> None:
         spm.SentencePieceTrainer.train(
             input=str(corpus), model_prefix=str(Path(tmp, "sp")), vocab_size=VOCAB, model_type="bpe",
             character_coverage=1.0, normalization_rule_name="identity", bos_id=1, eos_id=2, unk_id=0, pad_id=-1, minloglevel=2,
+            byte_fallback=True,
         )
         shutil.copy(Path(tmp, "sp.model"), out / "tokenizer.model")
     (out / "tokenizer_config.json").write_text(json.dumps({
@@ -57,7 +60,9 @@ def bpe_tokenizer(out: Path, template_file: bool) -> None:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(TEXT, trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=["<|endoftext|>"], show_progress=False))
+    tok.train_from_iterator(TEXT, trainers.BpeTrainer(
+        vocab_size=VOCAB, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     tok.save(str(out / "tokenizer.json"))
     (out / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "Qwen2Tokenizer", "eos_token": "<|endoftext|>"}, indent=2))
     if template_file:
