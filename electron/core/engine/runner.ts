@@ -101,11 +101,10 @@ export class ModelRunner {
         const { contextText } = chat.chatWrapper.generateContextState({ chatHistory: history });
         const promptTokens = contextText.tokenize(this.model.tokenizer).length;
         const maxTokens = this.#maxTokens(promptTokens, sampling);
-        let completionTokens = 0;
+        const outputBefore = sequence.tokenMeter.usedOutputTokens;
         const result = await chat.generateResponse(history, {
           ...this.#samplingOptions(sampling, maxTokens, hooks.signal),
           onResponseChunk: (chunk) => {
-            completionTokens += chunk.tokens.length;
             if (!chunk.text) return;
             if (chunk.type === undefined) hooks.onText?.(chunk.text, 'content');
             else if (chunk.segmentType === 'thought') hooks.onText?.(chunk.text, 'reasoning');
@@ -115,7 +114,7 @@ export class ModelRunner {
           text: result.response,
           finishReason: finishReasonOf(result.metadata.stopReason),
           promptTokens,
-          completionTokens,
+          completionTokens: generatedSince(sequence, outputBefore),
         };
       } finally {
         chat.dispose({ disposeSequence: false });
@@ -131,19 +130,16 @@ export class ModelRunner {
         const bos = this.model.tokens.bos !== null && this.model.tokens.shouldPrependBosToken ? 1 : 0;
         const promptTokens = this.model.tokenize(prompt, false).length + bos;
         const maxTokens = this.#maxTokens(promptTokens, sampling);
-        let completionTokens = 0;
+        const outputBefore = sequence.tokenMeter.usedOutputTokens;
         const result = await completion.generateCompletionWithMeta(prompt, {
           ...this.#samplingOptions(sampling, maxTokens, hooks.signal),
-          onToken: (tokens) => {
-            completionTokens += tokens.length;
-          },
           onTextChunk: (text) => hooks.onText?.(text, 'content'),
         });
         return {
           text: result.response,
           finishReason: finishReasonOf(result.metadata.stopReason),
           promptTokens,
-          completionTokens,
+          completionTokens: generatedSince(sequence, outputBefore),
         };
       } finally {
         completion.dispose({ disposeSequence: false });
@@ -213,6 +209,14 @@ function toHistoryItem(message: ChatMessage): ChatHistoryItem {
     case 'assistant':
       return { type: 'model', response: [text] };
   }
+}
+
+/**
+ * Tokens the model generated since `before`, from the sequence's meter: counting streamed chunks would miss the
+ * tokens node-llama-cpp holds back and drops when they begin a stop trigger.
+ */
+function generatedSince(sequence: LlamaContextSequence, before: number): number {
+  return sequence.tokenMeter.usedOutputTokens - before;
 }
 
 function finishReasonOf(stopReason: string): FinishReason {

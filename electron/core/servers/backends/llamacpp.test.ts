@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TINY_GGUF } from '../../engine/__fixtures__/fixtures.js';
@@ -215,5 +216,31 @@ describe('llamacpp backend under the server manager', () => {
     expect((await client.models.list()).data.map((m) => m.id)).toEqual(['via-api']);
     const removed = await t.call('DELETE', `/api/servers/${deployed.body.server_id}`);
     expect(removed.status).toBeLessThan(300);
+  });
+
+  it('serves an HF folder converted by the real converter (F16 for a tiny model), counting every token', async () => {
+    const t = await makeTestCore();
+    cleanups.push(t.dispose);
+    const folder = fileURLToPath(new URL('../../checkpoints/__fixtures__/tiny-llama-bf16', import.meta.url));
+    const deployed = await t.core.deploy.deploy({
+      model_path: folder,
+      server_type: 'llamacpp',
+      name: 'hf-tiny',
+      config: { context_length: 256 },
+    });
+    expect(deployed).toMatchObject({ status: 'running', quantization: 'F16' });
+    const client = new OpenAI({ baseURL: deployed.openai_base_url, apiKey: 'none', maxRetries: 0 });
+    // This model's first tokens are parts of multi-byte characters, which node-llama-cpp holds back from the
+    // text: usage must still count every generated token.
+    for (const max of [2, 3]) {
+      const answer = await client.chat.completions.create({
+        model: 'hf-tiny',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: max,
+        temperature: 0,
+      });
+      expect(answer.usage?.completion_tokens).toBe(max);
+      expect(answer.choices[0]?.finish_reason).toBe('length');
+    }
   });
 });
