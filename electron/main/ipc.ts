@@ -1,8 +1,10 @@
 import { type IpcMainInvokeEvent, ipcMain, type WebContents } from 'electron';
-import { API_METHODS, type IpcResult, ipcChannel } from '../../shared/ipc.js';
+import { API_METHODS, CHAT_DELTA_CHANNEL, type IpcResult, ipcChannel } from '../../shared/ipc.js';
+import { parseOrThrow } from '../core/api/route.js';
 import type { Core } from '../core/app.js';
 import { toErrorShape } from '../core/errors.js';
-import { type ApiHandler, createApiHandlers } from '../core/facade.js';
+import { type ApiHandler, createApiHandlers, IdArg } from '../core/facade.js';
+import { ChatRequestSchema, streamChatCompletion } from '../core/playground/chat.js';
 
 /**
  * Registers one IPC handler per BerthApi method. Each checks that the sender is our own window (loaded from
@@ -13,7 +15,28 @@ export function registerIpc(
   extra: Partial<Record<string, ApiHandler>>,
   isTrusted: (sender: WebContents) => boolean,
 ) {
-  const handlers = { ...createApiHandlers(core), ...extra };
+  const chats = new Map<string, AbortController>();
+  const handlers: Partial<Record<string, ApiHandler>> = { ...createApiHandlers(core), ...extra };
+  // The playground's chat streams its deltas to the window that asked, tagged with the request id.
+  const chat = async (sender: WebContents, id: unknown, request: unknown, requestId: unknown) => {
+    const rid = parseOrThrow(IdArg, requestId, 'request_id');
+    const server = core.servers.get(parseOrThrow(IdArg, id, 'id'));
+    const controller = new AbortController();
+    chats.set(rid, controller);
+    try {
+      return await streamChatCompletion(
+        server,
+        parseOrThrow(ChatRequestSchema, request, 'request'),
+        (delta) => {
+          if (!sender.isDestroyed()) sender.send(CHAT_DELTA_CHANNEL, { request_id: rid, delta });
+        },
+        controller.signal,
+      );
+    } finally {
+      chats.delete(rid);
+    }
+  };
+  handlers['servers.chatAbort'] = (requestId) => void chats.get(String(requestId))?.abort();
   for (const method of API_METHODS) {
     ipcMain.handle(
       ipcChannel(method),
@@ -21,7 +44,10 @@ export function registerIpc(
         if (!isTrusted(event.sender) || event.senderFrame?.parent) {
           return { ok: false, error: { code: 'FORBIDDEN_ORIGIN', message: 'IPC from an untrusted frame' } };
         }
-        const handler = handlers[method];
+        const handler =
+          method === 'servers.chat'
+            ? (...a: unknown[]) => chat(event.sender, a[0], a[1], a[2])
+            : handlers[method];
         if (!handler) {
           return {
             ok: false,

@@ -8,6 +8,7 @@ import { registerAppRoutes } from './routes/app.js';
 import { registerCheckpointRoutes } from './routes/checkpoints.js';
 import { registerConversionRoutes } from './routes/conversion.js';
 import { registerDeployRoutes } from './routes/deploy.js';
+import { registerPlaygroundRoutes } from './routes/playground.js';
 import { registerServerRoutes } from './routes/servers.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerStatic } from './static.js';
@@ -41,6 +42,7 @@ export const routeModules: RouteModule[] = [
   registerServerRoutes,
   registerConversionRoutes,
   registerSystemRoutes,
+  registerPlaygroundRoutes,
 ];
 
 /**

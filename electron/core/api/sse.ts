@@ -32,7 +32,8 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, heartbeatM
     for (const fn of closers) fn();
     res.end();
   };
-  request.raw.on('close', finish);
+  // The response's close, not the request's: a POST's request closes as soon as its body is read.
+  res.on('close', finish);
   res.on('error', finish);
   return {
     send(data, event) {
