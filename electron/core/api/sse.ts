@@ -12,7 +12,7 @@ export interface SseStream {
  * Takes over a reply as an SSE stream: heartbeats keep proxies and SSH tunnels from closing it, and every
  * listener registered with onClose runs once when either side ends it.
  */
-export function openSse(request: FastifyRequest, reply: FastifyReply, heartbeatMs = 15_000): SseStream {
+export function openSse(_request: FastifyRequest, reply: FastifyReply, heartbeatMs = 15_000): SseStream {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {

@@ -91,7 +91,9 @@ async function streamChat(
     ...(signal ? { signal } : {}),
   });
   if (!res.ok || !res.body) {
-    const json = await res.json().catch(() => undefined);
+    const json = (await res.json().catch(() => undefined)) as
+      | { error?: { code?: string; message?: string; hint?: string } }
+      | undefined;
     throw new ApiError(
       json?.error?.code ?? 'INTERNAL',
       json?.error?.message ?? `HTTP ${res.status}`,
