@@ -19,9 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "python"))
-sys.path.insert(0, str(REPO / "python" / "tests"))
 
-from synthetic import llama_folder  # noqa: E402
+
 
 PY = sys.executable
 
@@ -59,8 +58,13 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     tok = REPO / "python" / "tests" / "data" / "llama2-tokenizer"
-    model = llama_folder(work / "model", tok, hidden=a.hidden, layers=a.layers, inter=a.inter, heads=16,
-                         kv_heads=16)
+    # generated in a child: a fork of a bench process holding GBs would inflate the children's peak RSS
+    gen = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; from synthetic import llama_folder\n"
+           "llama_folder(Path(sys.argv[2]), Path(sys.argv[3]), hidden=int(sys.argv[4]), layers=int(sys.argv[5]), "
+           "inter=int(sys.argv[6]), heads=16, kv_heads=16, shards=8)")
+    subprocess.run([PY, "-c", gen, str(REPO / "python" / "tests"), str(work / "model"), str(tok), str(a.hidden),
+                    str(a.layers), str(a.inter)], check=True)
+    model = work / "model"
     weights = sorted(model.glob("*.safetensors"))
     src_bytes = sum(f.stat().st_size for f in weights)
     largest = max(32000 * a.hidden, a.inter * a.hidden) * 2  # bf16 bytes of the largest tensor

@@ -33,7 +33,7 @@ def write_safetensors(path: Path, tensors: dict[str, np.ndarray], bf16: bool = F
 
 def llama_folder(folder: Path, tokenizer_dir: Path, hidden: int, layers: int, inter: int, vocab: int = 32000,
                  heads: int = 8, kv_heads: int = 8, seed: int = 0, shards: int = 1) -> Path:
-    """A random Llama checkpoint in BF16, written tensor by tensor (memory: one tensor at a time)."""
+    """A random Llama checkpoint in BF16 (memory: one shard's tensors in float32 at a time)."""
     import shutil
 
     folder.mkdir(parents=True, exist_ok=True)
