@@ -43,7 +43,10 @@ export function ServerCard(props: { server: ServerInfo }) {
   const code = tab !== 'none' && tab !== 'logs' ? snippets(s)[tab] : undefined;
 
   return (
-    <article className={`card server-card server-${s.status}`} aria-label={`server ${s.name}`}>
+    <article
+      className={`card server-card server-${s.status}${tab === 'none' ? '' : ' expanded'}`}
+      aria-label={`server ${s.name}`}
+    >
       <header>
         <strong className="server-name">{s.name}</strong>
         <span className={`status status-${s.status}`}>{s.status}</span>
