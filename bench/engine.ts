@@ -1,20 +1,21 @@
 // The built-in engine against node-llama-cpp in-process, side by side on the same GGUF, prompt, sampling and
 // thread count: generation speed through the engine's HTTP API (streamed, with the openai client) as a ratio of
 // in-process speed (goal >= 0.9x), and first-token overhead (engine time to first token minus in-process time
-// to first token; goal <= 20 ms). Runs alternate so machine load hits both alike. Writes bench/results/engine.json.
+// to first token; goal <= 20 ms). Both sides run in their own processes (the baseline in bench/_engine-inprocess.ts)
+// and alternate, so machine load hits both alike. Writes bench/results/engine.json.
 // The model: a random-weight llama GGUF (hidden 512, 4 blocks, ~46 M parameters, F16) made by
 // bench/engine.make-model.py with the venv's `gguf` package; the tiny fixture when that is not possible.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChatHistoryItem, getLlama, LlamaChat, LlamaLogLevel } from 'node-llama-cpp';
+import { createInterface } from 'node:readline';
 import OpenAI from 'openai';
 import { startEngine } from '../electron/core/engine/__fixtures__/engine-process.js';
 import { TINY_GGUF } from '../electron/core/engine/__fixtures__/fixtures.js';
 import { root } from './_berth.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const MAX_TOKENS = Number(process.env.BENCH_TOKENS ?? 128);
 const THREADS = 1; // the same for both sides; one thread keeps a shared 2-core box from thrashing
 const CTX = 1024;
@@ -48,33 +49,33 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 
 async function main() {
   const model = benchModel();
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-  const loaded = await llama.loadModel({ modelPath: model.path });
-  const context = await loaded.createContext({ contextSize: CTX, threads: THREADS });
-  const sequence = context.getSequence();
-
-  // Baseline: node-llama-cpp generating in this process, exactly as the engine calls it per request.
+  // Baseline: node-llama-cpp in its own process (bench/_engine-inprocess.ts), driven line by line.
+  const baseline = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'bench', '_engine-inprocess.ts'),
+      model.path,
+      PROMPT,
+      String(MAX_TOKENS),
+      String(THREADS),
+      String(CTX),
+    ],
+    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const replies = createInterface({ input: baseline.stdout as NodeJS.ReadableStream })[
+    Symbol.asyncIterator
+  ]();
+  const nextLine = async () => {
+    const next = await replies.next();
+    if (next.done) throw new Error('the baseline process ended');
+    return next.value as string;
+  };
+  if ((await nextLine()) !== 'ready') throw new Error('the baseline process did not start');
   const inProcess = async (): Promise<Run> => {
-    const chat = new LlamaChat({ contextSequence: sequence });
-    const history: ChatHistoryItem[] = [
-      { type: 'user', text: PROMPT },
-      { type: 'model', response: [] },
-    ];
-    const t0 = performance.now();
-    let first = 0;
-    let tokens = 0;
-    await chat.generateResponse(history, {
-      maxTokens: MAX_TOKENS,
-      temperature: 0,
-      repeatPenalty: false,
-      onResponseChunk: (chunk) => {
-        tokens += chunk.tokens.length;
-        if (!first && chunk.text) first = performance.now() - t0;
-      },
-    });
-    const totalMs = performance.now() - t0;
-    chat.dispose({ disposeSequence: false });
-    return { tokens, ttftMs: first, totalMs };
+    baseline.stdin?.write('run\n');
+    return JSON.parse(await nextLine()) as Run;
   };
 
   const engine = await startEngine([
@@ -110,21 +111,56 @@ async function main() {
     return { tokens, ttftMs: first, totalMs: performance.now() - t0 };
   };
 
+  // The same streamed request read with fetch and a minimal SSE reader: the client's own cost left out.
+  const overRawHttp = async (): Promise<Run> => {
+    const t0 = performance.now();
+    let first = 0;
+    let tokens = 0;
+    const res = await fetch(`${engine.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'bench',
+        messages: [{ role: 'user', content: PROMPT }],
+        max_tokens: MAX_TOKENS,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const bytes of res.body as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(bytes, { stream: true });
+      if (!first && text.includes('"content":"') && /"content":"[^"]/.test(text))
+        first = performance.now() - t0;
+    }
+    const usage = /"completion_tokens":(\d+)/.exec(text);
+    tokens = Number(usage?.[1] ?? 0);
+    return { tokens, ttftMs: first, totalMs: performance.now() - t0 };
+  };
+
   try {
     await inProcess(); // warm-up both sides (first evaluation allocates buffers)
     await overHttp();
+    await overRawHttp();
     const base: Run[] = [];
     const http: Run[] = [];
+    const raw: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       base.push(await inProcess());
       http.push(await overHttp());
+      raw.push(await overRawHttp());
       process.stdout.write(
         `run ${i + 1}: in-process ${base.at(-1)?.tokens} tok ${round(base.at(-1)?.totalMs ?? 0)} ms, ` +
           `engine ${http.at(-1)?.tokens} tok ${round(http.at(-1)?.totalMs ?? 0)} ms\n`,
       );
     }
-    const tokS = (runs: Run[]) => median(runs.map((r) => (r.tokens / r.totalMs) * 1000));
+    const speeds = (runs: Run[]) => runs.map((r) => (r.tokens / r.totalMs) * 1000);
+    const tokS = (runs: Run[]) => median(speeds(runs));
     const ratio = tokS(http) / tokS(base);
+    // On a shared box other work slows either side at random; the best run of each is the least disturbed.
+    const bestRatio = Math.max(...speeds(http)) / Math.max(...speeds(base));
     const overhead = median(http.map((r) => r.ttftMs)) - median(base.map((r) => r.ttftMs));
     const result = {
       benchmark: 'engine: tokens/s through the HTTP API vs node-llama-cpp in-process; first-token overhead',
@@ -137,24 +173,41 @@ async function main() {
       in_process: {
         tokens_per_s_median: round(tokS(base)),
         first_token_ms_median: round(median(base.map((r) => r.ttftMs))),
+        tokens_per_s_best: round(Math.max(...speeds(base))),
+        tokens_per_s_all: speeds(base).map((x) => round(x)),
         tokens: base.map((r) => r.tokens),
       },
       engine_http_streamed: {
         tokens_per_s_median: round(tokS(http)),
         first_token_ms_median: round(median(http.map((r) => r.ttftMs))),
+        tokens_per_s_best: round(Math.max(...speeds(http))),
+        tokens_per_s_all: speeds(http).map((x) => round(x)),
         tokens: http.map((r) => r.tokens),
       },
+      engine_http_streamed_minimal_reader: {
+        tokens_per_s_median: round(tokS(raw)),
+        first_token_ms_median: round(median(raw.map((r) => r.ttftMs))),
+        tokens_per_s_best: round(Math.max(...speeds(raw))),
+        tokens: raw.map((r) => r.tokens),
+      },
       ratio_tokens_per_s: round(ratio, 3),
+      ratio_tokens_per_s_minimal_reader: round(tokS(raw) / tokS(base), 3),
+      ratio_tokens_per_s_best_runs: round(bestRatio, 3),
       first_token_overhead_ms: round(overhead),
       goals: { ratio_tokens_per_s_min: 0.9, first_token_overhead_ms_max: 20 },
       met: { ratio: ratio >= 0.9, first_token_overhead: overhead <= 20 },
       machine: { cpus: cpus().length, loadavg_1m: round(loadavg()[0] ?? 0) },
+      note:
+        'Tokens/s through HTTP includes the client reading the stream in a third process; on a box whose load ' +
+        'exceeds its cores, that process competes with generation, so compare ratios from quiet runs.',
     };
     writeFileSync(join(root, 'bench', 'results', 'engine.json'), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await engine.kill('SIGTERM');
-    await llama.dispose();
+    const ended = new Promise((resolve) => baseline.once('exit', resolve));
+    baseline.stdin?.end();
+    await ended;
   }
 }
 
