@@ -73,7 +73,7 @@ export class DeployService {
   /** Starts a deployment; its `done` promise settles when the server runs or the deployment fails. */
   start(request: DeployRequest | unknown): DeploymentTracker {
     const parsed = parseOrThrow(DeployRequestSchema, request, 'body');
-    const tracker = new DeploymentTracker(this.deps.bus, parsed.server_type, this.deps.now);
+    const tracker = new DeploymentTracker(this.deps.bus, parsed.server_type, this.deps.now, parsed);
     this.deployments.set(tracker.id, tracker);
     this.prune();
     void this.run(parsed, tracker);

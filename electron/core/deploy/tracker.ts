@@ -27,6 +27,8 @@ export class DeploymentTracker {
     private readonly bus: EventBus,
     requested: DeployServerType,
     private readonly now: () => number,
+    /** The validated request, kept so the tray's "Deploy again" can replay it. */
+    readonly request?: unknown,
   ) {
     this.info = {
       id: this.id,
