@@ -6,7 +6,6 @@ import { type Clock, systemClock } from './clock.js';
 import { type ConversionService, createConversionService } from './conversion/service.js';
 import { chooseAuto } from './deploy/auto.js';
 import { type DeployDeps, DeployService } from './deploy/deploy.js';
-import { BerthError } from './errors.js';
 import { EventBus } from './events.js';
 import { SystemService } from './hardware/service.js';
 import { type BerthPaths, berthPaths } from './paths.js';
