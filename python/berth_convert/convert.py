@@ -55,15 +55,20 @@ def make_plan(model_dir: Path, outtype: str, reporter: Reporter) -> Plan:
     return Plan(hp, sources, tensors, extra_tensors(hp), outtype)
 
 
-def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter) -> int:
-    """Writes the GGUF to out_path (flushed and fsynced); returns its size in bytes."""
+def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
+               tokenizer_dir: Path | None = None) -> int:
+    """Writes the GGUF to out_path (flushed and fsynced); returns its size in bytes.
+
+    `tokenizer_dir` is where the tokenizer files are when they are not beside the weights: a Trainer's
+    checkpoint-N/ folders have none unless the tokenizer was passed to the Trainer, but the run's root has it.
+    """
     hp = plan.hp
     w = gguf.GGUFWriter(path=None, arch=hp.arch)
     w.add_name(model_dir.name)
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
     w.add_file_type(FTYPES[plan.outtype])
     write_hparams(w, hp, reporter.warn)
-    write_vocab(w, model_dir, hp.arch, hp.n_vocab, reporter)
+    write_vocab(w, tokenizer_dir or model_dir, hp.arch, hp.n_vocab, reporter)
 
     for name, arr in plan.extras.items():
         w.add_tensor_info(name, arr.shape, arr.dtype, arr.nbytes)

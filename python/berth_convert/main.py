@@ -30,6 +30,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="output type (default: --outtype)")
     p.add_argument("--outtype", choices=["f16", "bf16"], default=None,
                    help="type of the unquantized GGUF (default f16, or bf16 with --quantization BF16)")
+    p.add_argument("--tokenizer-dir", default=None,
+                   help="folder with the tokenizer files when model_path has none (e.g. a Trainer run's root)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="quantizer threads")
     p.add_argument("--json-progress", action="store_true", help="JSON lines on stdout")
     p.add_argument("--version", action="version", version=f"berth-convert {CONVERTER_VERSION}")
@@ -79,6 +81,10 @@ def check_disk(parent: Path, needed: int) -> None:
 
 def run(args: argparse.Namespace, reporter: Reporter, partials: list[Path]) -> tuple[Path, int]:
     model_dir, out = Path(args.model_path), Path(args.output)
+    tokenizer_dir = Path(args.tokenizer_dir) if args.tokenizer_dir else None
+    if tokenizer_dir is not None and not tokenizer_dir.is_dir():
+        raise ConvertError("TOKENIZER_MISSING", f"--tokenizer-dir {tokenizer_dir} is not a folder",
+                           "Pass the folder that holds tokenizer.json or tokenizer.model.")
     quantization = args.quantization or (args.outtype or "f16").upper()
     outtype = (args.outtype or ("bf16" if quantization == "BF16" else "f16")).upper()
     if quantization in ("F16", "BF16") and outtype != quantization:
@@ -94,14 +100,14 @@ def run(args: argparse.Namespace, reporter: Reporter, partials: list[Path]) -> t
     if quantized:
         unquantized = out.with_name(out.name + f".{outtype.lower()}.partial")
         partials.append(unquantized)
-        write_gguf(plan, model_dir, unquantized, reporter)
+        write_gguf(plan, model_dir, unquantized, reporter, tokenizer_dir)
         quantize(unquantized, partial, quantization, max(1, args.threads),
                  estimate_bytes(quantization, plan.n_params), reporter)
         unquantized.unlink()
         with open(partial, "rb+") as f:
             os.fsync(f.fileno())
     else:
-        write_gguf(plan, model_dir, partial, reporter)
+        write_gguf(plan, model_dir, partial, reporter, tokenizer_dir)
     os.replace(partial, out)
     dir_fd = os.open(out.parent, os.O_RDONLY)
     try:

@@ -103,6 +103,24 @@ def test_tokenizer_missing(model, tmp_path):
     assert "save_pretrained" in error["hint"]
 
 
+def test_tokenizer_from_another_folder(model, tmp_path):
+    """A Trainer checkpoint-N/ without tokenizer files converts with the run root's tokenizer (--tokenizer-dir)."""
+    root = tmp_path / "run-root"
+    root.mkdir()
+    for f in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (model / f).exists():
+            shutil.move(str(model / f), str(root / f))
+    out = tmp_path / "o.gguf"
+    assert_failed(run_converter(model, out), out, "TOKENIZER_MISSING")
+    done = run_converter(model, out, "--tokenizer-dir", str(root))
+    assert done.returncode == 0, done.stderr
+    from gguf import GGUFReader
+    fields = GGUFReader(str(out)).fields
+    assert int(fields["tokenizer.ggml.tokens"].data.__len__()) > 0
+    missing = run_converter(model, tmp_path / "p.gguf", "--tokenizer-dir", str(tmp_path / "nope"))
+    assert_failed(missing, tmp_path / "p.gguf", "TOKENIZER_MISSING", "nope")
+
+
 def test_vocab_larger_than_embedding(tmp_path):
     m = llama_folder(tmp_path / "small-vocab", SPM_TOKENIZER, hidden=64, layers=1, inter=128, heads=4,
                      vocab=31000)

@@ -17,6 +17,7 @@ export interface RunConverterOptions {
   modelPath: string;
   outPath: string;
   quantization: Quantization;
+  tokenizerDir?: string;
   env: NodeJS.ProcessEnv;
   threads?: number;
   signal?: AbortSignal;
@@ -37,6 +38,7 @@ export async function runConverter(o: RunConverterOptions): Promise<{ path: stri
   const script = join(o.root, 'python', 'convert_to_gguf.py');
   const args = [script, o.modelPath, o.outPath, '--quantization', o.quantization, '--json-progress'];
   args.push('--threads', String(o.threads ?? availableParallelism()));
+  if (o.tokenizerDir) args.push('--tokenizer-dir', o.tokenizerDir);
   const tag = `[convert ${basename(o.modelPath)}]`;
   o.onLog?.(`${tag} ${o.python} ${args.join(' ')}`, 'berth');
   const child = execa(o.python, args, {

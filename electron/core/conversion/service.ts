@@ -16,6 +16,8 @@ import { type LogStream, runConverter } from './run.js';
 export interface ConvertRequest {
   modelPath: string;
   quantization: Quantization;
+  /** Where the tokenizer is when modelPath has none (a Trainer checkpoint-N/ uses its run's root). */
+  tokenizerDir?: string;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onLog?: (line: string, stream: LogStream) => void;
@@ -91,6 +93,7 @@ export function createConversionService(deps: ConversionDeps): ConversionService
       modelPath,
       outPath,
       quantization: request.quantization,
+      ...(request.tokenizerDir ? { tokenizerDir: checkModelPath(request.tokenizerDir) } : {}),
       env: deps.env,
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
@@ -110,7 +113,11 @@ export function createConversionService(deps: ConversionDeps): ConversionService
     async convert(request) {
       const modelPath = checkModelPath(request.modelPath);
       const version = converterVersion(root());
-      const key = cacheKey(checkpointFingerprint(modelPath), request.quantization, version);
+      // The tokenizer is part of the GGUF: a different tokenizer folder is a different conversion.
+      const fingerprint = request.tokenizerDir
+        ? `${checkpointFingerprint(modelPath)}+tok:${checkpointFingerprint(checkModelPath(request.tokenizerDir))}`
+        : checkpointFingerprint(modelPath);
+      const key = cacheKey(fingerprint, request.quantization, version);
       const hit = cache.get(key);
       if (hit) {
         request.onLog?.(`[convert] using the cached GGUF ${hit.gguf_path}`, 'berth');
@@ -131,6 +138,7 @@ export function createConversionService(deps: ConversionDeps): ConversionService
         modelPath,
         outPath: resolve(request.outPath),
         quantization: request.quantization,
+        ...(request.tokenizerDir ? { tokenizerDir: checkModelPath(request.tokenizerDir) } : {}),
         env: deps.env,
         ...(request.signal ? { signal: request.signal } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),

@@ -135,6 +135,30 @@ describe.skipIf(!haveVenv)('POST /api/training/deploy', () => {
     expect(converter.runs().length).toBe(before + 1);
   });
 
+  it("a Trainer checkpoint without tokenizer files takes the run root's tokenizer (engine and vLLM)", async () => {
+    const engine = await t.call('POST', '/api/training/deploy', {
+      job_id: jobId,
+      server_type: 'llamacpp',
+      checkpoint_path: 'checkpoint-12',
+      name: 'ckpt-12-engine',
+      config: { quantization: 'F16', context_length: 256 },
+    });
+    expect(engine.status, JSON.stringify(engine.body)).toBe(200);
+    expect(converter.runs().at(-1)).toContain(`--tokenizer-dir ${TRAINER_RUN}`);
+    const vllm = await t.call('POST', '/api/training/deploy', {
+      job_id: jobId,
+      server_type: 'vllm',
+      checkpoint_path: 'checkpoint-12',
+      name: 'ckpt-12-vllm',
+    });
+    expect(vllm.status, JSON.stringify(vllm.body)).toBe(200);
+    const server = await t.call('GET', `/api/servers/${vllm.body.server_id}`);
+    const cmd: string[] = server.body.command;
+    expect(cmd[cmd.indexOf('--tokenizer') + 1]).toBe(TRAINER_RUN);
+    for (const id of [engine.body.server_id, vllm.body.server_id])
+      await t.call('DELETE', `/api/servers/${id}`);
+  });
+
   it('Ollama: converts (or reuses the cache), imports through the Ollama API, serves', async () => {
     const before = converter.runs().length;
     const res = await t.call('POST', '/api/training/deploy', {

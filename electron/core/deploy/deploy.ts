@@ -16,6 +16,7 @@ import { BerthError, toErrorShape } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Backend, PreparedModel, StageContext } from '../servers/backend.js';
 import { defaultModelName, modelId } from './naming.js';
+import { tokenizerFallback } from './tokenizer.js';
 import { DeploymentTracker } from './tracker.js';
 
 /** What `server_type: "auto"` takes from the recommendation. */
@@ -180,9 +181,13 @@ export class DeployService {
       tracker.log(`${checkpoint.path} -> ${serverType} as "${name}"`);
       tracker.stage('inspect', 'done');
 
+      const tokenizerPath = tokenizerFallback(checkpoint);
+      if (tokenizerPath)
+        tracker.log(`${checkpoint.relative_path} has no tokenizer files: using ${tokenizerPath}`);
       const prepared = await backend.prepare(
         {
           model_path: checkpoint.path,
+          ...(tokenizerPath ? { tokenizer_path: tokenizerPath } : {}),
           ...(checkpoint.kind === 'lora-adapter' && resolved.basePath
             ? { base_model_path: resolved.basePath, adapter_path: checkpoint.path }
             : {}),

@@ -9,6 +9,7 @@ import type { PreparedModel, PrepareInput, StageContext } from '../servers/backe
 export interface ConvertRequest {
   modelPath: string;
   quantization: Quantization;
+  tokenizerDir?: string;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onLog?: (line: string) => void;
@@ -45,15 +46,28 @@ export async function prepareGguf(
   }
   const quantization = input.config.quantization ?? (await defaultQuantization(input.model_path));
   ctx.log(`converting ${input.model_path} to GGUF (${quantization})`, 'berth');
+  if (input.tokenizer_path)
+    ctx.log(`no tokenizer beside the weights: using the one in ${input.tokenizer_path}`, 'berth');
   ctx.stage('convert', 'started');
+  let quantizing = false;
   const result = await convert({
     modelPath: input.model_path,
     quantization,
+    ...(input.tokenizer_path ? { tokenizerDir: input.tokenizer_path } : {}),
     signal: ctx.signal,
-    onProgress: (progress) => ctx.progress(progress),
+    onProgress: (progress) => {
+      // The converter reports its own two stages; the stepper shows them as Convert, then Quantize.
+      if (progress.stage === 'quantize' && !quantizing) {
+        quantizing = true;
+        ctx.stage('convert', 'done');
+        ctx.stage('quantize', 'started');
+      }
+      ctx.progress(progress);
+    },
     onLog: (line) => ctx.log(line),
   });
   ctx.stage('convert', 'done');
+  ctx.stage('quantize', quantizing ? 'done' : 'skipped');
   ctx.log(
     `${result.cached ? 'reusing cached' : 'wrote'} ${result.ggufPath} (${result.bytes} bytes)`,
     'berth',

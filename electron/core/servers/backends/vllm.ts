@@ -91,6 +91,7 @@ export function vllmLaunchPlan(
   const lora = model.adapter_path !== undefined && model.base_model_path !== undefined;
   const args = ['-m', 'vllm.entrypoints.openai.api_server'];
   args.push('--model', lora ? (model.base_model_path as string) : model.model_path);
+  if (model.tokenizer_path && !lora) args.push('--tokenizer', model.tokenizer_path);
   args.push('--host', target.host, '--port', String(target.port));
   args.push(
     '--gpu-memory-utilization',

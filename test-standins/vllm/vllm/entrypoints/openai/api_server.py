@@ -22,6 +22,7 @@ def parse_args(argv):
     # Flag names as in vLLM's `vllm serve` / api_server (EngineArgs + frontend args).
     p = argparse.ArgumentParser(prog="api_server.py", description="vLLM OpenAI-Compatible RESTful API server.")
     p.add_argument("--model", type=str, default="facebook/opt-125m")
+    p.add_argument("--tokenizer", type=str, default=None)
     p.add_argument("--host", type=str, default=None)
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--served-model-name", nargs="+", type=str, default=None)
