@@ -29,6 +29,12 @@ export interface Backend {
    */
   launch(model: PreparedModel, target: LaunchTarget): LaunchPlan | undefined;
 
+  /**
+   * Where an already-running server answers, when launch() returns undefined (the user's own Ollama): the
+   * manager records this address instead of picking a port of its own.
+   */
+  external?(model: PreparedModel): { host: string; port: number } | undefined;
+
   /** One readiness probe: true once the server answers as ready for this model. */
   health(server: ServerInfo, signal?: AbortSignal): Promise<boolean>;
 

@@ -67,6 +67,7 @@ export class ServerManager {
         this.save();
       },
       repickPort: async (server) => {
+        if (server.backend.external?.(server.model)) return server.info.port;
         const others = this.usedPorts(server.info.id);
         if (!others.has(server.info.port) && (await isPortFree(server.info.port))) return server.info.port;
         const port = await nextFreePort(server.info.port + 1, others);
@@ -210,15 +211,19 @@ export class ServerManager {
       }
       const settings = this.deps.settings();
       const defaultPort = settings.ports[spec.backend.type] ?? spec.backend.defaultPort;
-      const choice = await choosePort(spec.port ?? spec.model.config.port, defaultPort, this.usedPorts());
+      // A server that already runs elsewhere (the user's Ollama) keeps its own address; many models share it.
+      const external = spec.backend.external?.(spec.model);
+      const choice: { port: number; substituted_for?: number } =
+        external ?? (await choosePort(spec.port ?? spec.model.config.port, defaultPort, this.usedPorts()));
+      const host = external?.host ?? HOST;
       const id = randomUUID();
       const info: ServerInfo = {
         id,
         name: spec.name,
         server_type: spec.backend.type,
         status: 'starting',
-        host: HOST,
-        ...urls(HOST, choice.port),
+        host,
+        ...urls(host, choice.port),
         model_name: spec.model.model_name,
         model_id: spec.model_id ?? randomUUID(),
         model_path: spec.model.model_path,

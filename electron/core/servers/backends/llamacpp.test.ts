@@ -81,7 +81,7 @@ describe('llamacpp backend: prepare', () => {
     const { ctx, stages } = recordingContext();
     const prepared = await backend.prepare({ model_path: folder, model_name: 'm', config: {} }, ctx);
     expect(prepared).toMatchObject({ gguf_path: TINY_GGUF, quantization: 'F16', cached: false });
-    expect(stages).toEqual(['convert:started', 'convert:done']);
+    expect(stages).toEqual(['convert:started', 'convert:done', 'quantize:skipped']);
     await backend.prepare({ model_path: folder, model_name: 'm', config: { quantization: 'Q8_0' } }, ctx);
     expect(requests.map((r) => [r.modelPath, r.quantization])).toEqual([
       [folder, 'F16'],

@@ -7,7 +7,7 @@ import type { Settings } from '../../../../shared/settings.js';
 import type { BackendStatus } from '../../../../shared/system.js';
 import { type ConvertGguf, prepareGguf } from '../../engine/prepare.js';
 import { BerthError } from '../../errors.js';
-import type { Backend, LaunchPlan } from '../backend.js';
+import type { Backend, LaunchPlan, PreparedModel } from '../backend.js';
 import { nextFreePort } from '../ports.js';
 import { classifyOllamaFailure } from './ollama-failures.js';
 import { importModel } from './ollama-import.js';
@@ -39,9 +39,19 @@ export function createOllamaBackend(deps: OllamaBackendDeps): Backend {
   /** URLs of the Ollama servers this backend started: never mistaken for the user's own. */
   const ownedUrls = new Set<string>();
   const endpointOf = (server: ServerInfo) => endpoints.get(server.model_name)?.url ?? server.base_url;
+  const externalAddress = (model: PreparedModel) => {
+    const endpoint = endpoints.get(model.model_name);
+    if (!endpoint || endpoint.owned) return undefined;
+    const url = new URL(endpoint.url);
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    };
+  };
 
   return {
     type: 'ollama',
+    external: externalAddress,
     defaultPort: 11434,
 
     async detect(signal) {

@@ -150,6 +150,9 @@ export function ollamaScenarios(options: ScenarioOptions): void {
     const { info, logs } = await deploy('tiny-external');
     expect(info.pid).toBeUndefined(); // Berth started nothing
     expect(logs).toContain(`using the Ollama running at ${url}`);
+    // The card and the API show where the model really answers: the user's Ollama, not a port of Berth's.
+    expect(info.base_url).toBe(url);
+    expect(info.openai_base_url).toBe(`${url}/v1`);
     const client = new Ollama({ host: url });
     expect((await client.ps()).models.map((m) => m.name)).toContain('tiny-external:latest');
 
