@@ -9,6 +9,7 @@ export const root = dirname(dirname(fileURLToPath(import.meta.url)));
 /** A built `berth serve` in its own BERTH_HOME, for benchmarks that load it from another process. */
 export async function startServe(env: NodeJS.ProcessEnv = {}): Promise<{
   url: string;
+  uiUrl: string;
   token: string;
   home: string;
   child: ChildProcess;
@@ -29,6 +30,7 @@ export async function startServe(env: NodeJS.ProcessEnv = {}): Promise<{
   });
   return {
     url: info.url,
+    uiUrl: info.ui_url,
     token: new URL(info.ui_url).hash.replace('#token=', ''),
     home,
     child,

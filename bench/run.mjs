@@ -11,16 +11,19 @@ const root = dirname(here);
 const wanted = process.argv.slice(2);
 mkdirSync(join(here, 'results'), { recursive: true });
 const benches = readdirSync(here)
-  .filter((f) => /\.(ts|mjs)$/.test(f) && f !== 'run.mjs' && !f.endsWith('.test.ts') && !f.startsWith('_'))
+  .filter((f) => /^[a-z]+\.(ts|mjs|py)$/.test(f) && f !== 'run.mjs' && !f.startsWith('_'))
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)));
 
 const failed = [];
 for (const file of benches) {
-  const name = file.replace(/\.(ts|mjs)$/, '');
+  const name = file.replace(/\.(ts|mjs|py)$/, '');
   process.stdout.write(`\n=== bench ${name} ===\n`);
-  const runner = file.endsWith('.ts')
-    ? [join(root, 'node_modules', '.bin', 'tsx'), [join(here, file)]]
-    : [process.execPath, [join(here, file)]];
+  const python = join(root, 'python', '.venv', 'bin', 'python');
+  const runner = file.endsWith('.py')
+    ? [python, [join(here, file)]]
+    : file.endsWith('.ts')
+      ? [join(root, 'node_modules', '.bin', 'tsx'), [join(here, file)]]
+      : [process.execPath, [join(here, file)]];
   const r = spawnSync(runner[0], runner[1], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) failed.push(name);
   const result = join(here, 'results', `${name}.json`);

@@ -10,6 +10,13 @@ export interface DeploymentHandle {
   deployment_id: string;
 }
 
+/** What shared/ may say about an AbortSignal (it has neither DOM nor Node types); a real one fits. */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** One playground chat turn sent to a server through Berth (so it works over an SSH tunnel too). */
 export interface ChatRequest {
   messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
@@ -77,7 +84,7 @@ export interface BerthApi {
       id: string,
       request: ChatRequest,
       onDelta: (text: string) => void,
-      signal?: AbortSignal,
+      signal?: AbortSignalLike,
     ): Promise<ChatResult>;
   };
   /** Subscribes to every core event; returns the unsubscribe function. */

@@ -1,4 +1,4 @@
-import type { BerthApi, ChatRequest, ChatResult } from '../../../shared/api.js';
+import type { AbortSignalLike, BerthApi, ChatRequest, ChatResult } from '../../../shared/api.js';
 import type { BerthEvent } from '../../../shared/events.js';
 
 /** An Error carrying Berth's error code and hint across the transport. */
@@ -81,14 +81,14 @@ async function streamChat(
   token: string,
   request: ChatRequest,
   onDelta: (text: string) => void,
-  signal?: AbortSignal,
+  signal?: AbortSignalLike,
 ): Promise<ChatResult> {
   const started = performance.now();
   const res = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(request),
-    ...(signal ? { signal } : {}),
+    ...(signal ? { signal: signal as AbortSignal } : {}),
   });
   if (!res.ok || !res.body) {
     const json = (await res.json().catch(() => undefined)) as
