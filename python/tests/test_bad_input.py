@@ -198,11 +198,13 @@ def test_killed_mid_run(stage, signum, tmp_path):
 
 
 def test_legacy_bin_without_torch_explains(tmp_path):
-    src = Path("/work/shared/fixtures/models/tiny-random-llama-spm")
-    if not src.is_dir():
-        pytest.skip("the shared fixture is not on this machine")
+    # The real legacy checkpoint (pytorch_model.bin) copied from the shared fixtures, with the Llama-2 tokenizer.
+    src = Path(__file__).resolve().parents[2] / "electron/core/checkpoints/__fixtures__/shared/tiny-random-llama-spm"
     m = tmp_path / "bin-model"
     shutil.copytree(src, m)
+    for f in SPM_TOKENIZER.iterdir():
+        if f.name != "LICENSE.source":
+            shutil.copy(f, m / f.name)
     out = tmp_path / "o.gguf"
     # a Python that cannot import torch: an empty torch package shadowing the real one raises ImportError
     shadow = tmp_path / "shadow" / "torch"
