@@ -90,6 +90,15 @@ test('open a run, see what fits, deploy to the built-in engine, chat, stop', asy
   await card.getByRole('button', { name: 'Stop' }).click();
   await expect(card.locator('.status')).toHaveText('stopped', { timeout: 30_000 });
   await snap(page, 'flow-stopped');
+
+  // The GGUF it converted is listed in Settings with its size, and can be deleted there.
+  await page.getByRole('link', { name: 'Settings' }).click();
+  const cache = page.getByRole('table', { name: 'Cached GGUFs' });
+  await expect(cache.getByRole('row').filter({ hasText: 'Q8_0' })).toHaveCount(1);
+  await expect(cache).toContainText(/KiB|MiB/);
+  await snap(page, 'flow-settings-cache');
+  await cache.getByRole('button', { name: /Delete Q8_0 GGUF/ }).click();
+  await expect(cache.getByRole('row').filter({ hasText: 'Q8_0' })).toHaveCount(0);
 });
 
 test('deploy to Ollama (stand-in): conversion, import, running card', async ({ page }) => {

@@ -43,6 +43,30 @@ test.describe('the app frame in headless mode', () => {
       .toBe(true);
   });
 
+  test('Settings shows the converter status and a token that can be replaced without breaking the window', async ({
+    page,
+    berth,
+  }) => {
+    await page.goto(berth.uiUrl);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await expect(page.getByRole('group', { name: 'Python' })).toContainText('ready');
+    const tokenGroup = page.getByRole('group', { name: 'API token' });
+    await tokenGroup.getByRole('button', { name: 'Show' }).click();
+    await expect(tokenGroup).toContainText(berth.token);
+    await tokenGroup.getByRole('button', { name: 'Regenerate…' }).click();
+    await tokenGroup.getByRole('button', { name: 'Regenerate', exact: true }).click();
+    await expect(tokenGroup).not.toContainText(berth.token);
+    const fresh = (await tokenGroup.locator('code').first().textContent())?.trim() ?? '';
+    expect(fresh.length).toBeGreaterThan(30);
+    // The old token is refused now; the window keeps working with the new one.
+    const old = await fetch(`${berth.url}/api/app`, { headers: { authorization: `Bearer ${berth.token}` } });
+    expect(old.status).toBe(401);
+    await page.getByRole('link', { name: 'Servers' }).click();
+    await expect(page.getByText('No servers yet')).toBeVisible();
+    berth.token = fresh;
+    await snap(page, 'frame-settings-token');
+  });
+
   test('follows the dark colour scheme', async ({ browser, berth }) => {
     const context = await browser.newContext({ colorScheme: 'dark' });
     const page = await context.newPage();

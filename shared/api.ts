@@ -1,4 +1,5 @@
 import type { BrowseResult, Job } from './checkpoints.js';
+import type { ConversionCacheEntry, ConverterEnv } from './conversion.js';
 import type { DeployRequest, DeployResponse } from './deploy.js';
 import type { BerthEvent } from './events.js';
 import type { LogLine, ServerInfo } from './servers.js';
@@ -45,6 +46,18 @@ export interface BerthApi {
   settings: {
     get(): Promise<Settings>;
     update(patch: SettingsPatch): Promise<Settings>;
+    /** The local API's bearer token (for scripts). */
+    token(): Promise<string>;
+    /** Replaces the token; the old one stops working at once. */
+    regenerateToken(): Promise<string>;
+  };
+  conversions: {
+    /** Whether the converter's Python is ready, which one, and what is missing. */
+    env(): Promise<ConverterEnv>;
+    /** Creates Berth's own converter environment; progress arrives as converter.setup events. */
+    setup(): Promise<void>;
+    cache(): Promise<ConversionCacheEntry[]>;
+    removeCached(id: string): Promise<void>;
   };
   jobs: {
     register(path: string): Promise<Job>;

@@ -44,6 +44,13 @@ export const BerthEventSchema = z.discriminatedUnion('type', [
     restart_in_ms: z.number().optional(),
   }),
   z.object({ type: z.literal('jobs.changed') }),
+  /** Creating the converter's Python environment (Settings > Set up the converter). */
+  z.object({
+    type: z.literal('converter.setup'),
+    state: z.enum(['running', 'done', 'failed']),
+    progress: ProgressSchema.optional(),
+    error: BerthErrorSchema.optional(),
+  }),
   z.object({ type: z.literal('settings.changed') }),
   z.object({ type: z.literal('system.changed') }),
 ]);

@@ -42,17 +42,21 @@ export async function startBerth(
     child.once('exit', (code) => reject(new Error(`berth serve exited ${code}: ${stderr}`)));
   });
   const token = new URL(info.ui_url).hash.replace('#token=', '');
-  return {
+  const instance = {
     home,
     url: info.url,
-    uiUrl: info.ui_url,
+    /** The UI's address with the current token (a test may regenerate it in Settings). */
+    get uiUrl() {
+      return `${info.url}/#token=${instance.token}`;
+    },
     token,
     process: child,
     async api<T>(method: string, path: string, body?: unknown): Promise<T> {
       const res = await fetch(info.url + path, {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          // The current token: a test may have regenerated it.
+          authorization: `Bearer ${instance.token}`,
           ...(body ? { 'content-type': 'application/json' } : {}),
         },
         ...(body ? { body: JSON.stringify(body) } : {}),
@@ -68,6 +72,7 @@ export async function startBerth(
       rmSync(home, { recursive: true, force: true });
     },
   };
+  return instance;
 }
 
 /** Saves a full-page screenshot under e2e/screenshots (kept as a CI artifact, looked at by people). */

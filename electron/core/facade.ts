@@ -4,7 +4,9 @@ import type { ApiMethod } from '../../shared/ipc.js';
 import { SettingsPatchSchema } from '../../shared/settings.js';
 import { RecommendRequestSchema } from '../../shared/system.js';
 import { parseOrThrow } from './api/route.js';
+import { ensureToken, regenerateToken } from './api/token.js';
 import type { Core } from './app.js';
+import { startConverterSetup } from './conversion/setup.js';
 
 /** One BerthApi method as the core implements it: arguments validated, then the service called. */
 export type ApiHandler = (...args: unknown[]) => Promise<unknown> | unknown;
@@ -25,6 +27,16 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
     'jobs.remove': (id) => core.jobs.remove(parseOrThrow(IdArg, id, 'id')),
     'jobs.browse': (path) =>
       core.jobs.browse(parseOrThrow(BrowseQuerySchema, path === undefined ? {} : { path }, 'args').path),
+    'settings.token': () => ensureToken(core.paths.tokenFile),
+    'settings.regenerateToken': () => {
+      const token = regenerateToken(core.paths.tokenFile);
+      core.bus.emit({ type: 'settings.changed' });
+      return token;
+    },
+    'conversions.env': () => core.conversion.env(),
+    'conversions.setup': () => void startConverterSetup(core),
+    'conversions.cache': () => core.conversion.cache.list(),
+    'conversions.removeCached': (id) => core.conversion.cache.remove(parseOrThrow(IdArg, id, 'id')),
     'deployments.start': (request) => ({ deployment_id: core.deploy.start(request).id }),
     'deployments.wait': (id) => core.deploy.get(parseOrThrow(IdArg, id, 'id')).done,
     'deployments.cancel': async (id) => void (await core.deploy.cancel(parseOrThrow(IdArg, id, 'id'))),

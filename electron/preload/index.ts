@@ -22,7 +22,18 @@ async function call<T>(method: ApiMethod, ...args: unknown[]): Promise<T> {
 // The window gets verbs, never ipcRenderer or channel names.
 const api: BerthApi = {
   app: { info: () => call('app.info') },
-  settings: { get: () => call('settings.get'), update: (patch) => call('settings.update', patch) },
+  settings: {
+    get: () => call('settings.get'),
+    update: (patch) => call('settings.update', patch),
+    token: () => call('settings.token'),
+    regenerateToken: () => call('settings.regenerateToken'),
+  },
+  conversions: {
+    env: () => call('conversions.env'),
+    setup: () => call('conversions.setup'),
+    cache: () => call('conversions.cache'),
+    removeCached: (id) => call('conversions.removeCached', id),
+  },
   jobs: {
     register: (path) => call('jobs.register', path),
     list: () => call('jobs.list'),

@@ -1,4 +1,5 @@
 import type { AbortSignalLike, BerthApi, ChatRequest, ChatResult } from '../../../shared/api.js';
+import type { ConversionCacheEntry } from '../../../shared/conversion.js';
 import type { BerthEvent } from '../../../shared/events.js';
 
 /** An Error carrying Berth's error code and hint across the transport. */
@@ -16,7 +17,12 @@ export class ApiError extends Error {
  * The BerthApi over HTTP + Server-Sent Events, for the UI in a browser (headless mode). Events are read with
  * fetch rather than EventSource so the bearer token travels in a header, never in a URL.
  */
-export function createHttpBridge(baseUrl: string, token: string): BerthApi {
+export function createHttpBridge(
+  baseUrl: string,
+  initialToken: string,
+  onToken?: (token: string) => void,
+): BerthApi {
+  let token = initialToken;
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(baseUrl + path, {
       method,
@@ -41,6 +47,20 @@ export function createHttpBridge(baseUrl: string, token: string): BerthApi {
     settings: {
       get: () => call('GET', '/api/settings'),
       update: (patch) => call('PATCH', '/api/settings', patch),
+      token: async () => token,
+      async regenerateToken() {
+        const next = await call<{ token: string }>('POST', '/api/token/regenerate');
+        token = next.token;
+        onToken?.(token);
+        return token;
+      },
+    },
+    conversions: {
+      env: () => call('GET', '/api/conversions/env'),
+      setup: async () => void (await call('POST', '/api/conversions/env/setup')),
+      cache: async () =>
+        (await call<{ entries: ConversionCacheEntry[] }>('GET', '/api/conversions/cache')).entries,
+      removeCached: async (id) => void (await call('DELETE', `/api/conversions/cache/${enc(id)}`)),
     },
     jobs: {
       register: (path) => call('POST', '/api/training/jobs', { path }),
@@ -70,7 +90,7 @@ export function createHttpBridge(baseUrl: string, token: string): BerthApi {
         streamChat(`${baseUrl}/api/servers/${enc(id)}/chat`, token, request, onDelta, signal),
     },
     onEvent(listener) {
-      return followEvents(baseUrl, token, listener);
+      return followEvents(baseUrl, () => token, listener);
     },
   };
 }
@@ -158,7 +178,11 @@ export async function readChatStream(
 }
 
 /** Follows /api/events, reconnecting with back-off; returns the unsubscribe function. */
-function followEvents(baseUrl: string, token: string, listener: (event: BerthEvent) => void): () => void {
+function followEvents(
+  baseUrl: string,
+  token: () => string,
+  listener: (event: BerthEvent) => void,
+): () => void {
   let stopped = false;
   let controller: AbortController | undefined;
   let delay = 500;
@@ -167,7 +191,7 @@ function followEvents(baseUrl: string, token: string, listener: (event: BerthEve
       controller = new AbortController();
       try {
         const res = await fetch(`${baseUrl}/api/events`, {
-          headers: { authorization: `Bearer ${token}` },
+          headers: { authorization: `Bearer ${token()}` },
           signal: controller.signal,
         });
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);

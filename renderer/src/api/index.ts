@@ -24,7 +24,7 @@ export function resolveApi(): BerthApi | { error: string } {
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (!token)
     return { error: 'No API token. Open the address `berth serve` printed (it ends in #token=...).' };
-  return createHttpBridge(window.location.origin, token);
+  return createHttpBridge(window.location.origin, token, (next) => sessionStorage.setItem(TOKEN_KEY, next));
 }
 
 let api: BerthApi | undefined;

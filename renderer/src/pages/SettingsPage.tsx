@@ -1,15 +1,19 @@
 import { useState } from 'react';
+import type { SettingsPatch } from '../../../shared/settings.js';
 import { ErrorNote } from '../components/ErrorNote.js';
+import { ApiTokenField } from '../components/settings/ApiTokenField.js';
+import { ConverterSetup } from '../components/settings/ConverterSetup.js';
+import { GgufCache } from '../components/settings/GgufCache.js';
 import { useAppStore } from '../stores/app.js';
 
-/** Settings: where Berth's data lives, ports, and what happens to servers on quit. */
+/** Settings: where Berth's data lives, the API token, Pythons, Ollama, ports, servers on quit, the GGUF cache. */
 export function SettingsPage() {
   const { info, settings, updateSettings } = useAppStore();
   const [error, setError] = useState<unknown>();
   if (!settings) return <p>Loading…</p>;
-  const save = (patch: Parameters<typeof updateSettings>[0]) => updateSettings(patch).catch(setError);
+  const save = (patch: SettingsPatch) => updateSettings(patch).catch(setError);
   return (
-    <section aria-labelledby="settings-title">
+    <section aria-labelledby="settings-title" className="settings">
       <h1 id="settings-title">Settings</h1>
       <ErrorNote error={error} />
       <dl className="facts">
@@ -20,6 +24,10 @@ export function SettingsPage() {
         <dt>Local API</dt>
         <dd className="mono">{info?.api_url ?? 'not listening'}</dd>
       </dl>
+      <fieldset>
+        <legend>API token</legend>
+        <ApiTokenField />
+      </fieldset>
       <fieldset>
         <legend>Servers</legend>
         <label>
@@ -40,6 +48,41 @@ export function SettingsPage() {
         </label>
       </fieldset>
       <fieldset>
+        <legend>Python</legend>
+        <TextSetting
+          label="Python with vLLM"
+          value={settings.python.vllm}
+          placeholder="python3 on PATH"
+          why="The interpreter whose vLLM Berth starts (python -m vllm.entrypoints.openai.api_server)."
+          onSave={(v) => save({ python: { vllm: v } })}
+        />
+        <TextSetting
+          label="Python for the converter"
+          value={settings.python.converter}
+          placeholder="Berth's own environment"
+          why="Needs gguf, numpy and sentencepiece; empty means Berth's own environment below."
+          onSave={(v) => save({ python: { converter: v } })}
+        />
+        <ConverterSetup />
+      </fieldset>
+      <fieldset>
+        <legend>Ollama</legend>
+        <TextSetting
+          label="Ollama host"
+          value={settings.ollama.host}
+          placeholder="http://127.0.0.1:11434"
+          why="Berth uses the Ollama answering here; when none answers it starts its own."
+          onSave={(v) => save({ ollama: { host: v ?? 'http://127.0.0.1:11434' } })}
+        />
+        <TextSetting
+          label="Ollama binary"
+          value={settings.ollama.binary}
+          placeholder="ollama on PATH"
+          why="Used when Berth starts Ollama itself."
+          onSave={(v) => save({ ollama: { binary: v } })}
+        />
+      </fieldset>
+      <fieldset>
         <legend>Default ports</legend>
         {(['vllm', 'ollama', 'llamacpp'] as const).map((key) => (
           <label key={key} className="row">
@@ -53,7 +96,36 @@ export function SettingsPage() {
             />
           </label>
         ))}
+        <span className="why">A new server takes the first free port from these.</span>
+      </fieldset>
+      <fieldset>
+        <legend>Converted models (GGUF cache)</legend>
+        <GgufCache />
       </fieldset>
     </section>
+  );
+}
+
+/** A text setting saved when the field loses focus; empty means "use the default". */
+function TextSetting(props: {
+  label: string;
+  value: string | undefined;
+  placeholder: string;
+  why: string;
+  onSave(value: string | undefined): void;
+}) {
+  return (
+    <label className="field">
+      <span className="field-label">{props.label}</span>
+      <input
+        defaultValue={props.value ?? ''}
+        placeholder={props.placeholder}
+        onBlur={(e) => {
+          const v = e.target.value.trim() || undefined;
+          if (v !== props.value) props.onSave(v);
+        }}
+      />
+      <span className="why">{props.why}</span>
+    </label>
   );
 }

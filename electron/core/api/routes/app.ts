@@ -3,7 +3,7 @@ import { AppInfoSchema, SettingsPatchSchema, SettingsSchema } from '../../../../
 import type { Core } from '../../app.js';
 import type { RouteTable } from '../route.js';
 import { openSse } from '../sse.js';
-import { regenerateToken } from '../token.js';
+import { ensureToken, regenerateToken } from '../token.js';
 
 /** App info, settings, the token, and the one stream of every core event. */
 export function registerAppRoutes(table: RouteTable, core: Core): void {
@@ -29,6 +29,15 @@ export function registerAppRoutes(table: RouteTable, core: Core): void {
       response: SettingsSchema,
     },
     ({ body }) => core.settings.update(body),
+  );
+  table.add(
+    {
+      method: 'GET',
+      path: '/api/token',
+      summary: 'The API token (Settings shows it for scripts)',
+      response: z.object({ token: z.string() }),
+    },
+    () => ({ token: ensureToken(core.paths.tokenFile) }),
   );
   table.add(
     {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConversionCacheEntrySchema, ConverterEnvSchema } from '../../../../shared/conversion.js';
 import type { Core } from '../../app.js';
+import { startConverterSetup } from '../../conversion/setup.js';
 import type { RouteTable } from '../route.js';
 
 /** The conversion cache (GGUFs Berth converted before) and the converter's Python environment. */
@@ -34,5 +35,19 @@ export function registerConversionRoutes(table: RouteTable, core: Core): void {
       response: ConverterEnvSchema,
     },
     () => core.conversion.env(),
+  );
+  table.add(
+    {
+      method: 'POST',
+      path: '/api/conversions/env/setup',
+      summary:
+        "Create the converter's Python environment in the background (progress: converter.setup events)",
+      status: 202,
+      response: z.object({ success: z.literal(true) }),
+    },
+    () => {
+      void startConverterSetup(core);
+      return { success: true as const };
+    },
   );
 }
