@@ -1,3 +1,5 @@
+import { pickEnv } from '../env-allowlist.js';
+
 /** Variables a converter child may inherit; everything else (LD_PRELOAD, tokens, ...) stays out. */
 const ALLOWED = [
   'PATH',
@@ -15,10 +17,5 @@ const ALLOWED = [
 
 /** The environment for a Python child: an allowlist plus unbuffered UTF-8 output. */
 export function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' };
-  for (const key of ALLOWED) {
-    const value = env[key];
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
+  return pickEnv(env, ALLOWED, { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' });
 }

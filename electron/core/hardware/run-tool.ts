@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { pickEnv } from '../env-allowlist.js';
 
 /** What one vendor-tool call gave: its output, or why there is none. */
 export type ToolResult =
@@ -42,12 +43,7 @@ const ENV_ALLOWLIST = [
 
 /** The child environment: only the variables tools need, and the C locale so numbers parse. */
 export function toolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = { LC_ALL: 'C', LANG: 'C' };
-  for (const key of ENV_ALLOWLIST) {
-    const value = env[key];
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
+  return pickEnv(env, ENV_ALLOWLIST, { LC_ALL: 'C', LANG: 'C' });
 }
 
 /**

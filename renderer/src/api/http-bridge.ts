@@ -123,47 +123,56 @@ async function streamChat(
   return readChatStream(res.body, started, onDelta);
 }
 
+/** The data payload of each Server-Sent-Events message in a response body, as it arrives. */
+export async function* sseMessages(body: ReadableStream<Uint8Array<ArrayBuffer>>): AsyncGenerator<string> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const data = buffer
+        .slice(0, end)
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      if (data) yield data;
+    }
+  }
+}
+
 /** Reads an OpenAI chat-completions SSE stream: text deltas, then usage; measures first token and speed. */
 export async function readChatStream(
   body: ReadableStream<Uint8Array<ArrayBuffer>>,
   started: number,
   onDelta: (text: string) => void,
 ): Promise<ChatResult> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
   let text = '';
   let chunks = 0;
   let usageTokens: number | undefined;
   let first: number | undefined;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      end = buffer.indexOf('\n\n');
-      for (const line of frame.split('\n')) {
-        if (!line.startsWith('data: ')) continue;
-        const data = line.slice(6).trim();
-        if (data === '[DONE]') continue;
-        const chunk = JSON.parse(data);
-        if (chunk.error)
-          throw new ApiError(
-            chunk.error.code ?? 'INTERNAL',
-            chunk.error.message ?? 'Server error',
-            chunk.error.hint,
-          );
-        const delta: string | undefined = chunk.choices?.[0]?.delta?.content;
-        if (chunk.usage?.completion_tokens !== undefined) usageTokens = chunk.usage.completion_tokens;
-        if (delta) {
-          first ??= performance.now();
-          chunks++;
-          text += delta;
-          onDelta(delta);
-        }
-      }
+  for await (const message of sseMessages(body)) {
+    const data = message.trim();
+    if (data === '[DONE]') continue;
+    const chunk = JSON.parse(data);
+    if (chunk.error)
+      throw new ApiError(
+        chunk.error.code ?? 'INTERNAL',
+        chunk.error.message ?? 'Server error',
+        chunk.error.hint,
+      );
+    const delta: string | undefined = chunk.choices?.[0]?.delta?.content;
+    if (chunk.usage?.completion_tokens !== undefined) usageTokens = chunk.usage.completion_tokens;
+    if (delta) {
+      first ??= performance.now();
+      chunks++;
+      text += delta;
+      onDelta(delta);
     }
   }
   const end = performance.now();
@@ -196,25 +205,7 @@ function followEvents(
         });
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         delay = 500;
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let end = buffer.indexOf('\n\n');
-          while (end >= 0) {
-            const data = buffer
-              .slice(0, end)
-              .split('\n')
-              .filter((l) => l.startsWith('data: '))
-              .map((l) => l.slice(6))
-              .join('\n');
-            buffer = buffer.slice(end + 2);
-            if (data) listener(JSON.parse(data) as BerthEvent);
-            end = buffer.indexOf('\n\n');
-          }
-        }
+        for await (const data of sseMessages(res.body)) listener(JSON.parse(data) as BerthEvent);
       } catch {
         // connection lost or aborted; retry below unless stopped
       }

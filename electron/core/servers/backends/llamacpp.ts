@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { ServerInfo } from '../../../../shared/servers.js';
 import type { Settings } from '../../../../shared/settings.js';
 import type { BackendStatus } from '../../../../shared/system.js';
 import type { EngineProbe } from '../../engine/detect.js';
 import { type ConvertGguf, prepareGguf } from '../../engine/prepare.js';
 import { BerthError } from '../../errors.js';
 import type { Backend, LaunchPlan, LaunchTarget, PreparedModel } from '../backend.js';
+import { servesModel } from './openai-models.js';
 
 /** Loading a multi-GB GGUF from a cold disk can take minutes. */
 export const ENGINE_STARTUP_DEADLINE_MS = 5 * 60_000;
@@ -165,19 +165,6 @@ export function classifyEngineFailure(logTail: string[], model: PreparedModel): 
     default:
       return undefined;
   }
-}
-
-async function servesModel(server: ServerInfo, apiKey: string | undefined, signal?: AbortSignal) {
-  const res = await fetch(`${server.base_url}/v1/models`, {
-    ...(apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}),
-    ...(signal ? { signal } : {}),
-  });
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    return false;
-  }
-  const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
-  return Array.isArray(body.data) && body.data.some((m) => m.id === server.model_name);
 }
 
 function parseProbe(stdout: string): EngineProbe | undefined {

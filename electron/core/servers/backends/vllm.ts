@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import type { ServerInfo } from '../../../../shared/servers.js';
 import type { Settings } from '../../../../shared/settings.js';
 import type { BackendStatus } from '../../../../shared/system.js';
 import type { Backend, LaunchPlan, LaunchTarget, PreparedModel } from '../backend.js';
+import { servesModel } from './openai-models.js';
 import { classifyVllmFailure } from './vllm-failures.js';
 
 /** Environment a vLLM server may need from Berth's own (the supervisor's allowlist drops everything else). */
@@ -71,7 +71,7 @@ export function createVllmBackend(deps: VllmBackendDeps): Backend {
       const health = await fetch(`${server.base_url}/health`, { ...(signal ? { signal } : {}) });
       await health.body?.cancel();
       if (health.status !== 200) return false;
-      return listsModel(server, apiKeys.get(server.port), signal);
+      return servesModel(server, apiKeys.get(server.port), signal);
     },
 
     classifyFailure(logTail) {
@@ -112,23 +112,6 @@ export function vllmLaunchPlan(
     env: { ...passThrough(env), PYTHONUNBUFFERED: '1', VLLM_NO_USAGE_STATS: '1' },
     startupDeadlineMs: VLLM_STARTUP_DEADLINE_MS,
   };
-}
-
-async function listsModel(
-  server: ServerInfo,
-  apiKey: string | undefined,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  const res = await fetch(`${server.base_url}/v1/models`, {
-    ...(apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}),
-    ...(signal ? { signal } : {}),
-  });
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    return false;
-  }
-  const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
-  return Array.isArray(body.data) && body.data.some((m) => m.id === server.model_name);
 }
 
 function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
