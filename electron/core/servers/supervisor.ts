@@ -1,10 +1,10 @@
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { closeSync } from 'node:fs';
 import { execa } from 'execa';
 import { BerthError } from '../errors.js';
 import type { LaunchPlan } from './backend.js';
 import { childEnv } from './child-env.js';
 import type { LogSink } from './log-sink.js';
+import { OutputTail } from './output-tail.js';
 import { descendants, groupMembers, isAlive, signalTree } from './process-tree.js';
 
 export type ProcessStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed' | 'failed';
@@ -55,6 +55,7 @@ export class Supervisor {
   /** Descendants seen while running: workers that left the group are still killed on stop. */
   private readonly seen = new Set<number>();
   private watch: NodeJS.Timeout | undefined;
+  private tails: OutputTail[] = [];
   private readonly listeners: Listeners = { status: new Set(), exit: new Set(), crash: new Set() };
 
   constructor(
@@ -86,26 +87,37 @@ export class Supervisor {
     this.exitInfo = undefined;
     this.seen.clear();
     this.setStatus('starting');
+    this.openTails();
+    const outFd = this.tails[0]!.childFd();
+    const errFd = this.tails[1]!.childFd();
+    // With reject: false execa never throws here; spawn failures arrive as the 'error' event below.
     const child = execa(plan.command, plan.args, {
       ...(plan.cwd ? { cwd: plan.cwd } : {}),
       env: childEnv(this.baseEnv, plan.env, options.gpus),
       extendEnv: false,
       detached: true,
       cleanup: false,
+      // Files, not pipes: the server outlives Berth when the user keeps it running (see OutputTail).
       stdin: 'ignore',
+      // execa hands a descriptor number straight to spawn(); its types admit only the literals 3-9.
+      stdout: outFd as 3,
+      stderr: errFd as 3,
       buffer: false,
       reject: false,
     });
+    // The child has its own copies now.
+    closeSync(outFd);
+    closeSync(errFd);
     this.childPid = child.pid;
-    const streams = [pipeLines(child.stdout, (l) => this.sink.write('stdout', l))];
-    streams.push(pipeLines(child.stderr, (l) => this.sink.write('stderr', l)));
+    for (const tail of this.tails) tail.start();
     this.exited = new Promise<ExitInfo>((resolve) => {
       let done = false;
       const finish = (exit: ExitInfo) => {
         if (done) return;
         done = true;
-        // Let the last lines arrive (bounded: a surviving grandchild may hold the pipes open).
-        void Promise.race([Promise.all(streams), sleep(200)]).then(() => resolve(exit));
+        // The last lines are in the files by now.
+        for (const tail of this.tails) tail.drain();
+        resolve(exit);
       };
       child.on('exit', (code, signal) => finish({ code, signal }));
       child.on('error', (error) => {
@@ -124,6 +136,9 @@ export class Supervisor {
     this.childPid = pid;
     this.exitInfo = undefined;
     this.setStatus('running');
+    // It still writes to the files an earlier Berth gave it: follow them from here on.
+    this.openTails();
+    for (const tail of this.tails) tail.start();
     this.exited = new Promise<ExitInfo>((resolve) => {
       const poll = setInterval(() => {
         if (isAlive(pid)) return;
@@ -149,6 +164,7 @@ export class Supervisor {
   /** Stops watching without touching the process (Berth quits but the user keeps servers running). */
   detach(): void {
     this.stopWatch();
+    this.closeTails();
     this.setStatus('idle');
     for (const set of Object.values(this.listeners)) set.clear();
   }
@@ -174,6 +190,8 @@ export class Supervisor {
         idle(Math.min(PROBE_TIMEOUT_MS, remaining) + 50).then(() => false),
       ]);
       if (outcome === true && this.state === 'starting') {
+        // What it printed before it answered belongs before "running" in its log.
+        for (const tail of this.tails) tail.poll();
         this.setStatus('running');
         this.startWatch();
         return;
@@ -201,6 +219,7 @@ export class Supervisor {
 
   private onExit(exit: ExitInfo): void {
     this.exitInfo = exit;
+    this.closeTails();
     this.stopWatch();
     for (const fn of this.listeners.exit) fn(exit);
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
@@ -239,6 +258,22 @@ export class Supervisor {
     if (this.exitInfo === undefined) await Promise.race([this.exited, sleep(KILL_WAIT_MS)]);
   }
 
+  private openTails(): void {
+    this.closeTails();
+    this.tails = [
+      new OutputTail(`${this.sink.path}.stdout`, (l) => this.sink.write('stdout', l)),
+      new OutputTail(`${this.sink.path}.stderr`, (l) => this.sink.write('stderr', l)),
+    ];
+  }
+
+  private closeTails(): void {
+    for (const tail of this.tails) {
+      tail.drain();
+      tail.close();
+    }
+    this.tails = [];
+  }
+
   private refreshSeen(): void {
     const pid = this.childPid;
     if (pid === undefined || !isAlive(pid)) return;
@@ -260,13 +295,6 @@ export class Supervisor {
     this.state = status;
     for (const fn of this.listeners.status) fn(status);
   }
-}
-
-function pipeLines(stream: Readable | null | undefined, onLine: (line: string) => void): Promise<void> {
-  if (!stream) return Promise.resolve();
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  lines.on('line', onLine);
-  return new Promise((resolve) => lines.once('close', () => resolve()));
 }
 
 /** A timer that does not keep the process alive (used inside races that other events may win). */
