@@ -42,8 +42,17 @@ export type Settings = z.infer<typeof SettingsSchema>;
 export const SettingsPatchSchema = z
   .object({
     api: SettingsSchema.shape.api.unwrap().partial().optional(),
-    python: SettingsSchema.shape.python.unwrap().partial().optional(),
-    ollama: SettingsSchema.shape.ollama.unwrap().partial().optional(),
+    // null clears an optional path (JSON has no undefined), going back to the default.
+    python: z
+      .object({ vllm: z.string().min(1).nullable(), converter: z.string().min(1).nullable() })
+      .partial()
+      .strict()
+      .optional(),
+    ollama: z
+      .object({ host: z.string().min(1), binary: z.string().min(1).nullable() })
+      .partial()
+      .strict()
+      .optional(),
     ports: SettingsSchema.shape.ports.unwrap().partial().optional(),
     keep_servers_on_quit: z.boolean().optional(),
     auto_restart: z.boolean().optional(),

@@ -97,6 +97,16 @@ describe('settings over HTTP', () => {
     expect(events).toContain('settings.changed');
   });
 
+  it('clears an optional path with null (back to the default)', async () => {
+    const set = await t.call('PATCH', '/api/settings', { python: { vllm: '/opt/vllm/bin/python' } });
+    expect(set.body.python.vllm).toBe('/opt/vllm/bin/python');
+    const cleared = await t.call('PATCH', '/api/settings', { python: { vllm: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.python).toEqual({});
+    const bad = await t.call('PATCH', '/api/settings', { ollama: { host: null } });
+    expect(bad.status).toBe(400);
+  });
+
   it('regenerates the token: the old one stops working at once', async () => {
     const old = t.api.token;
     const res = await t.call('POST', '/api/token/regenerate');

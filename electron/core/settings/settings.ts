@@ -40,13 +40,18 @@ export class SettingsService {
   }
 }
 
+/** Drops keys set to null (a cleared setting falls back to its default). */
+function withoutNulls<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as T;
+}
+
 function mergeSettings(current: Settings, patch: SettingsPatch): Settings {
   return SettingsSchema.parse({
     ...current,
     ...patch,
     api: { ...current.api, ...patch.api },
-    python: { ...current.python, ...patch.python },
-    ollama: { ...current.ollama, ...patch.ollama },
+    python: withoutNulls({ ...current.python, ...patch.python }),
+    ollama: withoutNulls({ ...current.ollama, ...patch.ollama }),
     ports: { ...current.ports, ...patch.ports },
   });
 }

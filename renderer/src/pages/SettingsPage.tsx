@@ -54,14 +54,14 @@ export function SettingsPage() {
           value={settings.python.vllm}
           placeholder="python3 on PATH"
           why="The interpreter whose vLLM Berth starts (python -m vllm.entrypoints.openai.api_server)."
-          onSave={(v) => save({ python: { vllm: v } })}
+          onSave={(v) => save({ python: { vllm: v ?? null } })}
         />
         <TextSetting
           label="Python for the converter"
           value={settings.python.converter}
           placeholder="Berth's own environment"
           why="Needs gguf, numpy and sentencepiece; empty means Berth's own environment below."
-          onSave={(v) => save({ python: { converter: v } })}
+          onSave={(v) => save({ python: { converter: v ?? null } })}
         />
         <ConverterSetup />
       </fieldset>
@@ -79,7 +79,7 @@ export function SettingsPage() {
           value={settings.ollama.binary}
           placeholder="ollama on PATH"
           why="Used when Berth starts Ollama itself."
-          onSave={(v) => save({ ollama: { binary: v } })}
+          onSave={(v) => save({ ollama: { binary: v ?? null } })}
         />
       </fieldset>
       <fieldset>
