@@ -31,6 +31,7 @@ export function registerIpc(
           if (!sender.isDestroyed()) sender.send(CHAT_DELTA_CHANNEL, { request_id: rid, delta });
         },
         controller.signal,
+        core.backends[server.server_type]?.apiKey?.(server),
       );
     } finally {
       chats.delete(rid);

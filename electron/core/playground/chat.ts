@@ -27,13 +27,18 @@ export async function streamChatCompletion(
   request: ChatRequest,
   onDelta: (text: string) => void,
   signal?: AbortSignal,
+  apiKey?: string,
 ): Promise<ChatResult> {
   const started = performance.now();
   let res: Response;
   try {
     res = await fetch(`${server.openai_base_url}/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      },
       body: JSON.stringify({
         model: server.model_name,
         ...request,

@@ -35,6 +35,9 @@ export interface Backend {
    */
   external?(model: PreparedModel): { host: string; port: number } | undefined;
 
+  /** The API key clients must send to this server, when it was started with one (kept out of ServerInfo). */
+  apiKey?(server: ServerInfo): string | undefined;
+
   /** One readiness probe: true once the server answers as ready for this model. */
   health(server: ServerInfo, signal?: AbortSignal): Promise<boolean>;
 

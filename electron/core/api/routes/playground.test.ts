@@ -79,6 +79,31 @@ describe('POST /api/servers/:id/chat', () => {
     expect(result.text).toBe(expected);
   });
 
+  it('reaches a server started with an API key (the key never leaves the core)', async () => {
+    const res = await t.call('POST', '/api/training/deploy', {
+      model_path: TINY_GGUF,
+      server_type: 'llamacpp',
+      name: 'tiny-keyed',
+      config: { api_key: 'sk-berth-test' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(JSON.stringify(res.body)).not.toContain('sk-berth-test');
+    const direct = await fetch(`${res.body.openai_base_url}/models`);
+    expect(direct.status).toBe(401);
+    const relayed = await fetch(`${t.api.url}/api/servers/${res.body.server_id}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 3, temperature: 0 }),
+    });
+    const result = await readChatStream(
+      relayed.body as ReadableStream<Uint8Array<ArrayBuffer>>,
+      performance.now(),
+      () => {},
+    );
+    expect(result.completion_tokens).toBeGreaterThan(0);
+    await t.call('DELETE', `/api/servers/${res.body.server_id}`);
+  });
+
   it('refuses a stopped server and a bad body', async () => {
     const bad = await t.call('POST', `/api/servers/${serverId}/chat`, { messages: [] });
     expect(bad.status).toBe(400);

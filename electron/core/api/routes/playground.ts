@@ -34,6 +34,7 @@ export function registerPlaygroundRoutes(table: RouteTable, core: Core): void {
           body,
           (delta) => stream.send({ choices: [{ index: 0, delta: { content: delta } }] }),
           controller.signal,
+          core.backends[server.server_type]?.apiKey?.(server),
         );
         stream.send({ choices: [], usage: { completion_tokens: result.completion_tokens }, berth: result });
       } catch (error) {

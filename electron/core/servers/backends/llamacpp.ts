@@ -56,6 +56,7 @@ export function createLlamaCppBackend(deps: LlamaCppBackendDeps): Backend {
   return {
     type: 'llamacpp',
     defaultPort: 8080,
+    apiKey: (server) => apiKeys.get(server.port),
 
     async detect(signal) {
       const result = await execa(engine.command, [...engine.args, '--detect'], {

@@ -35,6 +35,7 @@ export function createVllmBackend(deps: VllmBackendDeps): Backend {
   return {
     type: 'vllm',
     defaultPort: 8000,
+    apiKey: (server) => apiKeys.get(server.port),
 
     async detect(signal) {
       const py = python();
