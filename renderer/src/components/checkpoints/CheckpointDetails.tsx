@@ -1,4 +1,5 @@
 import type { Checkpoint, Job, Verdict } from '../../../../shared/checkpoints.js';
+import { RecommendationPanel } from '../../pages/RecommendationPanel.js';
 import { ErrorNote } from '../ErrorNote.js';
 import { Badges } from './Badges.js';
 import { formatBytes, formatCount, formatLoss } from './format.js';
@@ -9,7 +10,7 @@ const TOKENIZER_LABELS: Record<NonNullable<Checkpoint['tokenizer']>['kind'], str
   wordpiece: 'WordPiece',
   unigram: 'Unigram',
   unknown: 'tokenizer of unknown kind',
-  none: 'no tokenizer files in this folder',
+  none: "no tokenizer files in this folder (deploying takes the run root's, when it has one)",
 };
 
 function VerdictLine(props: { name: string; verdict: Verdict | undefined }) {
@@ -147,6 +148,12 @@ export function CheckpointDetails(props: {
         <dt>Path</dt>
         <dd className="mono ckpt-path">{c.path}</dd>
       </dl>
+      {deployable && s ? (
+        <RecommendationPanel
+          target={{ job_id: props.job.id, checkpoint_path: c.relative_path, label: c.relative_path }}
+          contextLength={Math.min(8192, s.context_length)}
+        />
+      ) : null}
     </section>
   );
 }
