@@ -48,7 +48,11 @@ test('open a run, see what fits, deploy to the built-in engine, chat, stop', asy
 
   await expect(page.getByRole('heading', { name: 'Deploy', level: 1 })).toBeVisible();
   const fits = page.getByRole('region', { name: 'What fits' });
-  await expect(fits).toContainText(/fits|tight/i, { timeout: 30_000 });
+  // The memory picture with its arithmetic, and the form's defaults taken from it (with the reason shown).
+  await expect(fits).toContainText(/weights \+ .* KV \+ .* overhead/, { timeout: 30_000 });
+  await expect(page.getByText(/what the recommendation picks for this machine/)).toBeVisible();
+  // The form's context follows the model's own maximum (256 for this tiny model) until the user sets it.
+  await expect(page.getByLabel('Context length')).toHaveValue('256');
   await snap(page, 'flow-deploy-form');
 
   await page.getByRole('radio', { name: 'Built-in engine' }).check();

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { DeployRequest, DeployServerType, Quantization } from '../../../shared/deploy.js';
 import { ModelNameSchema, QuantizationSchema } from '../../../shared/deploy.js';
+import type { Recommendation } from '../../../shared/system.js';
 import { EmptyState } from '../components/EmptyState.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { useAppStore } from '../stores/app.js';
@@ -68,6 +69,14 @@ export function DeployPage() {
     port: '',
   });
   const [submitError, setSubmitError] = useState<unknown>();
+  /** Fields the user changed: the recommendation no longer sets them. */
+  const [touched, setTouched] = useState<Set<keyof FormState>>(new Set());
+  const [pick, setPick] = useState<{
+    quantization?: string;
+    utilization?: string;
+    maxContext?: number;
+    summary: string;
+  }>();
   const running = current ? deployments[current] : undefined;
 
   if (!target && !running) {
@@ -89,7 +98,35 @@ export function DeployPage() {
   }
 
   const errors = validateDeployForm(form);
-  const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
+  const set = (patch: Partial<FormState>) => {
+    setTouched((t) => new Set([...t, ...(Object.keys(patch) as Array<keyof FormState>)]));
+    setForm((f) => ({ ...f, ...patch }));
+  };
+  // Defaults follow the recommendation until the user sets a field: the best GGUF type that fits, and the
+  // GPU share vLLM needs.
+  const applyRecommendation = (r: Recommendation) => {
+    const usable = r.options.filter((o) => o.installed && o.fit !== 'does_not_fit');
+    const best = usable.find((o) => o.recommended) ?? usable[0];
+    const gguf = usable.find((o) => o.backend !== 'vllm');
+    const vllm = usable.find((o) => o.backend === 'vllm');
+    const q = gguf?.config.quantization ?? gguf?.quantization;
+    const u = vllm?.config.gpu_memory_utilization;
+    setPick({
+      ...(q ? { quantization: q } : {}),
+      ...(u ? { utilization: String(u) } : {}),
+      summary: best ? `${best.fit} on ${best.device}` : r.summary,
+      maxContext: r.model.context_length,
+    });
+    setForm((f) => ({
+      ...f,
+      // The model cannot attend further than its own context length.
+      ...(!touched.has('context_length') && r.model.context_length < Number(f.context_length)
+        ? { context_length: String(r.model.context_length) }
+        : {}),
+      ...(q && !touched.has('quantization') ? { quantization: q } : {}),
+      ...(u && !touched.has('gpu_memory_utilization') ? { gpu_memory_utilization: String(u) } : {}),
+    }));
+  };
   const gguf = form.server_type === 'ollama' || form.server_type === 'llamacpp';
   const defaultPort =
     form.server_type === 'vllm'
@@ -132,7 +169,11 @@ export function DeployPage() {
         </p>
       ) : null}
       {target ? (
-        <RecommendationPanel target={target} contextLength={Number(form.context_length) || 4096} />
+        <RecommendationPanel
+          target={target}
+          contextLength={Number(form.context_length) || 4096}
+          onRecommendation={applyRecommendation}
+        />
       ) : null}
       {target ? (
         <form className="deploy-form" onSubmit={submit} noValidate>
@@ -159,7 +200,11 @@ export function DeployPage() {
             {gguf || form.server_type === 'auto' ? (
               <Field
                 label="Quantization"
-                why="Q4_K_M keeps quality close to F16 at about a third of the size; pick higher where it fits."
+                why={
+                  pick?.quantization && form.quantization === pick.quantization
+                    ? `${pick.quantization}: what the recommendation picks for this machine (${pick.summary}).`
+                    : 'Q4_K_M keeps quality close to F16 at about a third of the size; pick higher where it fits.'
+                }
               >
                 <select
                   value={form.quantization}
@@ -175,7 +220,11 @@ export function DeployPage() {
             ) : null}
             <Field
               label="Context length"
-              why="4096 tokens covers most chats; the KV cache grows linearly with it."
+              why={
+                pick?.maxContext !== undefined && Number(form.context_length) === pick.maxContext
+                  ? `${pick.maxContext}: the longest context this model was trained for.`
+                  : '4096 tokens covers most chats; the KV cache grows linearly with it.'
+              }
               error={errors.context_length}
             >
               <input
@@ -187,7 +236,11 @@ export function DeployPage() {
             {form.server_type === 'vllm' || form.server_type === 'auto' ? (
               <Field
                 label="GPU memory utilization"
-                why="vLLM's default, 0.9: it takes this share of the GPU for weights and KV cache."
+                why={
+                  pick?.utilization && form.gpu_memory_utilization === pick.utilization
+                    ? `${pick.utilization}: enough for the weights and KV cache of this context, leaving the rest of the GPU free.`
+                    : "vLLM's default, 0.9: it takes this share of the GPU for weights and KV cache."
+                }
                 error={errors.gpu_memory_utilization}
               >
                 <input

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Recommendation } from '../../../shared/system.js';
 import { getApi } from '../api/index.js';
 import { ErrorNote } from '../components/ErrorNote.js';
@@ -6,10 +6,17 @@ import { VramFit } from '../components/VramFit.js';
 import type { DeployTarget } from '../stores/deployments.js';
 
 /** The recommendation for the target checkpoint with its VRAM-fit picture, for the context being asked for. */
-export function RecommendationPanel(props: { target: DeployTarget; contextLength: number }) {
+export function RecommendationPanel(props: {
+  target: DeployTarget;
+  contextLength: number;
+  /** Called with each new recommendation (the deploy form takes its defaults from it). */
+  onRecommendation?: (recommendation: Recommendation) => void;
+}) {
   const { job_id, model_path, checkpoint_path } = props.target;
   const [recommendation, setRecommendation] = useState<Recommendation>();
   const [error, setError] = useState<unknown>();
+  const onRecommendation = useRef(props.onRecommendation);
+  onRecommendation.current = props.onRecommendation;
   useEffect(() => {
     let current = true;
     // Debounced: the context field changes with every keystroke.
@@ -25,6 +32,7 @@ export function RecommendationPanel(props: { target: DeployTarget; contextLength
             if (!current) return;
             setRecommendation(r);
             setError(undefined);
+            onRecommendation.current?.(r);
           },
           (e) => {
             if (current) setError(e);
