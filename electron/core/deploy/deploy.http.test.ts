@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINY_GGUF } from '../engine/__fixtures__/fixtures.js';
 import { survivors, waitFor } from '../servers/test-support/standin.js';
 import { makeTestApi } from '../test-support/core.js';
 import {
@@ -11,6 +12,8 @@ import {
   VENV_PYTHON,
   VLLM_STANDIN_DIR,
 } from './test-support.js';
+
+const LORA = TRAINER_RUN.replace(/trainer-run$/, 'lora-adapter');
 
 // The deploy API through real HTTP: real core, real job registry on the real Trainer-run fixture, the real
 // converter (Python child) and llama.cpp, the built-in engine for real; vLLM and Ollama are their test
@@ -201,6 +204,13 @@ describe.skipIf(!haveVenv)('POST /api/training/deploy', () => {
       404,
       undefined,
     ],
+    [
+      'a LoRA adapter to the built-in engine',
+      { model_path: LORA, server_type: 'llamacpp' },
+      422,
+      'UNSUPPORTED_MODEL',
+    ],
+    ['a GGUF file to vLLM', { model_path: TINY_GGUF, server_type: 'vllm' }, 422, 'UNSUPPORTED_MODEL'],
   ])('%s', async (_label, body, status, code) => {
     const request = 'model_path' in body ? body : { job_id: jobId, ...body };
     const res = await t.call('POST', '/api/training/deploy', request);
