@@ -33,13 +33,32 @@ export const serveCommand: Command = {
         );
       }
     }
+    // The handlers stay installed until Berth has stopped its servers: with none left, execa's exit hook
+    // (signal-exit) re-raises the signal and Node dies halfway through, leaving servers running. A second
+    // Ctrl+C only says that Berth is still stopping.
+    let stopping = false;
+    let onSignal: () => void = () => {};
     await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      onSignal = () => {
+        if (stopping) io.err('Still stopping servers...\n');
+        stopping = true;
+        resolve();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
     });
     io.err('Stopping Berth...\n');
-    await headless.close();
+    // Shutting down waits on children and timers that do not hold the event loop open (servers run in their
+    // own process groups): this keeps Node alive until it is done.
+    const holdOpen = setInterval(() => {}, 1_000);
+    try {
+      await headless.close();
+    } finally {
+      clearInterval(holdOpen);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+    io.err('Berth stopped.\n');
     return 0;
   },
 };
