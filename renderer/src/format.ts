@@ -1,14 +1,22 @@
-/** Bytes for people, in binary units as GPU tools report memory. */
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined || !Number.isFinite(bytes)) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+import { formatBytes as bytes } from '../../shared/format.js';
+
+/** Bytes for people (a dash when unknown). */
+export function formatBytes(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '–' : bytes(value);
+}
+
+/** A parameter count: 6.7K, 8.03B. */
+export function formatCount(n: number | undefined): string {
+  if (n === undefined) return '';
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+/** A loss to 4 decimals, or a dash. */
+export function formatLoss(v: number | undefined): string {
+  return v === undefined ? '–' : v.toFixed(4);
 }
 
 /** A duration for people: 42s, 3m 05s, 2h 10m. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import { berthPaths, resolveHome } from '../paths.js';
+import { readSse } from '../sse-read.js';
 
 /** How the CLI reaches the running Berth (window or `berth serve`): its api.json and token file. */
 export interface ApiClient {
@@ -54,23 +55,7 @@ export function connect(env: NodeJS.ProcessEnv = process.env): ApiClient {
         const e = json?.error ?? { code: 'INTERNAL', message: `HTTP ${res.status}` };
         throw new BerthError(e.code, e.message, e.hint);
       }
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end = buffer.indexOf('\n\n');
-        while (end >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = frame
-            .split('\n')
-            .filter((l) => l.startsWith('data: '))
-            .map((l) => l.slice(6))
-            .join('\n');
-          if (data) yield JSON.parse(data);
-          end = buffer.indexOf('\n\n');
-        }
-      }
+      for await (const data of readSse(res.body as AsyncIterable<Uint8Array>)) yield JSON.parse(data);
     },
   };
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ChatRequest, ChatResult } from '../../../shared/api.js';
+import { ChatMeter } from '../../../shared/sse.js';
 import { BerthError } from '../errors.js';
+import { readSse } from '../sse-read.js';
 
 /** A playground chat turn, validated like every input from the window or the API. */
 export const ChatRequestSchema = z
@@ -63,53 +65,19 @@ export async function streamChatCompletion(
       'See the server log for details.',
     );
   }
-  let buffer = '';
-  let text = '';
-  let chunks = 0;
-  let usage: number | undefined;
-  let first: number | undefined;
-  const decoder = new TextDecoder();
+  const meter = new ChatMeter(started);
   try {
-    for await (const piece of res.body) {
-      buffer += decoder.decode(piece as Uint8Array, { stream: true });
-      let end = buffer.search(/\r?\n\r?\n/);
-      while (end >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '');
-        end = buffer.search(/\r?\n\r?\n/);
-        for (const line of frame.split(/\r?\n/)) {
-          if (!line.startsWith('data:')) continue;
-          const data = line.slice(5).trim();
-          if (!data || data === '[DONE]') continue;
-          const chunk = JSON.parse(data) as {
-            choices?: Array<{ delta?: { content?: string } }>;
-            usage?: { completion_tokens?: number };
-            error?: { message?: string };
-          };
-          if (chunk.error)
-            throw new BerthError('SERVER_ERROR', chunk.error.message ?? 'The server reported an error');
-          if (chunk.usage?.completion_tokens !== undefined) usage = chunk.usage.completion_tokens;
-          const delta = chunk.choices?.[0]?.delta?.content;
-          if (delta) {
-            first ??= performance.now();
-            chunks++;
-            text += delta;
-            onDelta(delta);
-          }
-        }
-      }
+    for await (const data of readSse(res.body as AsyncIterable<Uint8Array>)) {
+      if (data.trim() === '[DONE]') continue;
+      const chunk = JSON.parse(data) as Parameters<ChatMeter['add']>[0] & { error?: { message?: string } };
+      if (chunk.error)
+        throw new BerthError('SERVER_ERROR', chunk.error.message ?? 'The server reported an error');
+      const delta = meter.add(chunk, performance.now());
+      if (delta) onDelta(delta);
     }
   } catch (error) {
     if (signal?.aborted) throw new BerthError('CANCELLED', 'Chat stopped');
     throw error;
   }
-  const end = performance.now();
-  const tokens = usage ?? chunks;
-  const gen = first !== undefined ? (end - first) / 1000 : 0;
-  return {
-    text,
-    completion_tokens: tokens,
-    first_token_ms: (first ?? end) - started,
-    tokens_per_second: gen > 0 && tokens > 1 ? (tokens - 1) / gen : 0,
-  };
+  return meter.result(performance.now());
 }

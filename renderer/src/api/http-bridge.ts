@@ -1,6 +1,7 @@
 import type { AbortSignalLike, BerthApi, ChatRequest, ChatResult } from '../../../shared/api.js';
 import type { ConversionCacheEntry } from '../../../shared/conversion.js';
 import type { BerthEvent } from '../../../shared/events.js';
+import { ChatMeter, splitSse } from '../../../shared/sse.js';
 
 /** An Error carrying Berth's error code and hint across the transport. */
 export class ApiError extends Error {
@@ -130,19 +131,9 @@ export async function* sseMessages(body: ReadableStream<Uint8Array<ArrayBuffer>>
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const data = buffer
-        .slice(0, end)
-        .split('\n')
-        .filter((l) => l.startsWith('data: '))
-        .map((l) => l.slice(6))
-        .join('\n');
-      buffer = buffer.slice(end + 2);
-      end = buffer.indexOf('\n\n');
-      if (data) yield data;
-    }
+    const { messages, rest } = splitSse(buffer + value);
+    buffer = rest;
+    yield* messages;
   }
 }
 
@@ -152,38 +143,22 @@ export async function readChatStream(
   started: number,
   onDelta: (text: string) => void,
 ): Promise<ChatResult> {
-  let text = '';
-  let chunks = 0;
-  let usageTokens: number | undefined;
-  let first: number | undefined;
+  const meter = new ChatMeter(started);
   for await (const message of sseMessages(body)) {
     const data = message.trim();
     if (data === '[DONE]') continue;
     const chunk = JSON.parse(data);
-    if (chunk.error)
+    if (chunk.error) {
       throw new ApiError(
         chunk.error.code ?? 'INTERNAL',
         chunk.error.message ?? 'Server error',
         chunk.error.hint,
       );
-    const delta: string | undefined = chunk.choices?.[0]?.delta?.content;
-    if (chunk.usage?.completion_tokens !== undefined) usageTokens = chunk.usage.completion_tokens;
-    if (delta) {
-      first ??= performance.now();
-      chunks++;
-      text += delta;
-      onDelta(delta);
     }
+    const delta = meter.add(chunk, performance.now());
+    if (delta) onDelta(delta);
   }
-  const end = performance.now();
-  const tokens = usageTokens ?? chunks;
-  const genSeconds = first !== undefined ? (end - first) / 1000 : 0;
-  return {
-    text,
-    completion_tokens: tokens,
-    first_token_ms: first !== undefined ? first - started : end - started,
-    tokens_per_second: genSeconds > 0 && tokens > 1 ? (tokens - 1) / genSeconds : 0,
-  };
+  return meter.result(performance.now());
 }
 
 /** Follows /api/events, reconnecting with back-off; returns the unsubscribe function. */

@@ -1,8 +1,8 @@
 import type { Checkpoint, Job, Verdict } from '../../../../shared/checkpoints.js';
+import { formatBytes, formatCount, formatLoss } from '../../format.js';
 import { RecommendationPanel } from '../../pages/RecommendationPanel.js';
 import { ErrorNote } from '../ErrorNote.js';
 import { Badges } from './Badges.js';
-import { formatBytes, formatCount, formatLoss } from './format.js';
 
 const TOKENIZER_LABELS: Record<NonNullable<Checkpoint['tokenizer']>['kind'], string> = {
   sentencepiece: 'SentencePiece',

@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../../../../shared/checkpoints.js';
+import { formatBytes, formatLoss } from '../../format.js';
 import { Badges } from './Badges.js';
-import { formatBytes, formatLoss } from './format.js';
 
 /** One row per checkpoint: step, losses, size, dtype and what Berth can do with it. Click to select. */
 export function CheckpointTable(props: {
