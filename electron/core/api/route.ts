@@ -31,8 +31,15 @@ export interface RouteContext<B, Q> {
 /** The documented routes, in registration order. */
 export class RouteTable {
   readonly routes: RouteSpec<ZodType | undefined, ZodType | undefined>[] = [];
+  private readonly listeners = new Set<(route: string) => void>();
 
   constructor(private readonly app: FastifyInstance) {}
+
+  /** Calls `listener` with "METHOD /path" each time a handler starts (tests check which ones ran). */
+  onHandle(listener: (route: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   /** Registers a route whose body and query are parsed by zod before the handler runs. */
   add<B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined>(
@@ -44,6 +51,7 @@ export class RouteTable {
       method: spec.method,
       url: spec.path,
       handler: async (request, reply) => {
+        for (const listener of this.listeners) listener(`${spec.method} ${spec.path}`);
         const body = spec.body ? parseOrThrow(spec.body, request.body ?? {}, 'body') : undefined;
         const query = spec.query ? parseOrThrow(spec.query, request.query ?? {}, 'query') : undefined;
         const result = await handler({

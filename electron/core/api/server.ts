@@ -3,6 +3,7 @@ import { statusForCode } from '../../../shared/errors.js';
 import type { Core } from '../app.js';
 import { BerthError, toErrorShape } from '../errors.js';
 import { bearerToken, hostAllowed, originAllowed } from './guards.js';
+import { isPublicRequest } from './public-routes.js';
 import { openApiDocument, RouteTable } from './route.js';
 import { registerAppRoutes } from './routes/app.js';
 import { registerCheckpointRoutes } from './routes/checkpoints.js';
@@ -28,6 +29,10 @@ export interface ApiServer {
   url: string;
   port: number;
   token: string;
+  /** Every route that needs the token (the whole documented API). */
+  routes: ReadonlyArray<{ method: string; path: string }>;
+  /** Calls `listener` with "METHOD /path" whenever a route's handler starts. */
+  onHandled(listener: (route: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -67,7 +72,9 @@ export async function startApiServer(core: Core, options: ApiServerOptions = {})
     if (!originAllowed(request.headers.origin, request.headers.host)) {
       return reply.code(403).send(errorBody('FORBIDDEN_ORIGIN', 'Cross-origin requests are refused'));
     }
-    if (!request.url.startsWith('/api/')) return;
+    // Decided by the route the router matched, never by the raw URL: the router decodes and normalises the
+    // path (`/%61pi/settings` is `/api/settings`), so any check on the raw string can be walked around.
+    if (isPublicRequest(request)) return;
     if (!tokenMatches(bearerToken(request.headers.authorization), currentToken())) {
       return reply
         .code(401)
@@ -115,7 +122,9 @@ export async function startApiServer(core: Core, options: ApiServerOptions = {})
 
   const table = new RouteTable(app);
   for (const register of routeModules) register(table, core);
-  app.get('/api/openapi.json', () => openApiDocument(table, core.info().version));
+  table.add({ method: 'GET', path: '/api/openapi.json', summary: 'This OpenAPI document' }, () =>
+    openApiDocument(table, core.info().version),
+  );
   if (options.staticDir) registerStatic(app, options.staticDir);
 
   await app.listen({ host, port: options.port ?? 0 });
@@ -140,6 +149,8 @@ export async function startApiServer(core: Core, options: ApiServerOptions = {})
     get token() {
       return cached;
     },
+    routes: table.routes.map(({ method, path }) => ({ method, path })),
+    onHandled: (listener) => table.onHandle(listener),
     async close() {
       unsubscribe();
       await app.close();

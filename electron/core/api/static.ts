@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { namesApi, PUBLIC_ROUTE } from './public-routes.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,13 +22,13 @@ export const CONTENT_SECURITY_POLICY =
 /** Serves the built renderer from `root`; unknown non-API paths get index.html (client-side routing). */
 export function registerStatic(app: FastifyInstance, root: string): void {
   const base = resolve(root);
-  app.get('/*', (request, reply) => {
-    const urlPath = decodeURIComponent(request.url.split('?')[0] ?? '/');
-    if (urlPath.startsWith('/api/')) {
+  app.get('/*', { config: PUBLIC_ROUTE }, (request, reply) => {
+    if (namesApi(request.url)) {
       return reply
         .code(404)
-        .send({ success: false, error: { code: 'NOT_FOUND', message: `No route ${urlPath}` } });
+        .send({ success: false, error: { code: 'NOT_FOUND', message: 'No such API route' } });
     }
+    const urlPath = safeDecode(request.url.split('?')[0] ?? '/');
     let file = resolve(join(base, normalize(urlPath)));
     if (file !== base && !file.startsWith(base + sep)) file = join(base, 'index.html');
     if (!existsSync(file) || statSync(file).isDirectory()) file = join(base, 'index.html');
@@ -39,4 +40,12 @@ export function registerStatic(app: FastifyInstance, root: string): void {
     reply.header('cache-control', file.endsWith('index.html') ? 'no-cache' : 'public, max-age=3600');
     return reply.type(TYPES[extname(file)] ?? 'application/octet-stream').send(createReadStream(file));
   });
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return '/';
+  }
 }
