@@ -54,7 +54,7 @@ function rawRequest(
 const pct = (c: string) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
 
 /** Spellings of one path that a router or a path normaliser might treat as the same route. */
-export function spellings(path: string): string[] {
+function spellings(path: string): string[] {
   const rest = path.slice('/api'.length); // e.g. /settings
   const out = new Set<string>();
   for (let i = 1; i < path.length; i++) {
