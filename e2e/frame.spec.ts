@@ -43,6 +43,34 @@ test.describe('the app frame in headless mode', () => {
       .toBe(true);
   });
 
+  test('a program named by a script waits for the user; one typed in the window applies at once', async ({
+    page,
+    berth,
+  }) => {
+    await page.goto(berth.uiUrl);
+    await expect(page.getByRole('heading', { name: 'Checkpoints', level: 1 })).toBeVisible();
+    // A script (or anything holding the token) names a program: the window says so, nothing runs it yet.
+    await berth.api('PATCH', '/api/settings', { ollama: { binary: process.execPath } });
+    const banner = page.getByRole('alert', { name: 'Program settings to review' });
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await expect(banner).toContainText('Ollama binary changed');
+    await expect(banner).toContainText(process.execPath);
+    await snap(page, 'settings-pending-program');
+    await banner.getByRole('button', { name: 'Use it' }).click();
+    await expect(banner).toHaveCount(0);
+    expect((await berth.api<{ ollama: { binary?: string } }>('GET', '/api/settings')).ollama.binary).toBe(
+      process.execPath,
+    );
+    // The user types a program in Settings: they have seen it, so it takes effect without a banner.
+    const field = page.getByLabel('Python with vLLM');
+    await field.fill(process.execPath);
+    await field.blur();
+    await expect
+      .poll(async () => (await berth.api<{ python: { vllm?: string } }>('GET', '/api/settings')).python.vllm)
+      .toBe(process.execPath);
+    await expect(banner).toHaveCount(0);
+  });
+
   test('Settings shows the converter status and a token that can be replaced without breaking the window', async ({
     page,
     berth,

@@ -3,7 +3,7 @@ import type { ConversionCacheEntry, ConverterEnv } from './conversion.js';
 import type { DeployRequest, DeployResponse } from './deploy.js';
 import type { BerthEvent } from './events.js';
 import type { LogLine, ServerInfo } from './servers.js';
-import type { AppInfo, Settings, SettingsPatch } from './settings.js';
+import type { AppInfo, ExecutableSetting, PendingSetting, Settings, SettingsPatch } from './settings.js';
 import type { Recommendation, RecommendRequest, SystemReport } from './system.js';
 
 /** The handle of a deployment started without waiting; follow it with `onEvent`. */
@@ -46,6 +46,10 @@ export interface BerthApi {
   settings: {
     get(): Promise<Settings>;
     update(patch: SettingsPatch): Promise<Settings>;
+    /** Programs named over the HTTP API that wait for the user to apply them here. */
+    pending(): Promise<PendingSetting[]>;
+    applyPending(key: ExecutableSetting): Promise<Settings>;
+    discardPending(key: ExecutableSetting): Promise<void>;
     /** The local API's bearer token (for scripts). */
     token(): Promise<string>;
     /** Replaces the token; the old one stops working at once. */

@@ -16,6 +16,8 @@ export type BerthErrorShape = z.infer<typeof BerthErrorSchema>;
  */
 export const ERROR_STATUS = {
   INVALID_REQUEST: 400,
+  INVALID_SETTING: 400,
+  SETTING_LOCKED: 403,
   UNAUTHORIZED: 401,
   FORBIDDEN_HOST: 403,
   FORBIDDEN_ORIGIN: 403,

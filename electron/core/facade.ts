@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BrowseQuerySchema, RegisterJobRequestSchema } from '../../shared/checkpoints.js';
 import type { ApiMethod } from '../../shared/ipc.js';
-import { SettingsPatchSchema } from '../../shared/settings.js';
+import { EXECUTABLE_SETTINGS, SettingsPatchSchema } from '../../shared/settings.js';
 import { RecommendRequestSchema } from '../../shared/system.js';
 import { parseOrThrow } from './api/route.js';
 import { ensureToken, regenerateToken } from './api/token.js';
@@ -19,7 +19,12 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
   return {
     'app.info': () => core.info(),
     'settings.get': () => core.settings.get(),
-    'settings.update': (patch) => core.settings.update(parseOrThrow(SettingsPatchSchema, patch, 'settings')),
+    'settings.update': (patch) =>
+      core.settings.update(parseOrThrow(SettingsPatchSchema, patch, 'settings'), 'local'),
+    'settings.pending': () => core.settings.pending(),
+    'settings.applyPending': (key) => core.settings.applyPending(parseOrThrow(PendingKeyArg, key, 'key')),
+    'settings.discardPending': (key) =>
+      void core.settings.discardPending(parseOrThrow(PendingKeyArg, key, 'key')),
     'jobs.register': (path) =>
       core.jobs.register(parseOrThrow(RegisterJobRequestSchema, { path }, 'args').path),
     'jobs.list': () => core.jobs.list(),
@@ -58,6 +63,9 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
       core.servers.logs(parseOrThrow(IdArg, id, 'id'), parseOrThrow(TailArg, tail, 'tail')),
   };
 }
+
+/** A pending setting's key. */
+const PendingKeyArg = z.enum(EXECUTABLE_SETTINGS);
 
 /** system.get's options. */
 const SystemGetArg = z.object({ refresh: z.boolean().optional() }).strict();

@@ -25,6 +25,9 @@ const api: BerthApi = {
   settings: {
     get: () => call('settings.get'),
     update: (patch) => call('settings.update', patch),
+    pending: () => call('settings.pending'),
+    applyPending: (key) => call('settings.applyPending', key),
+    discardPending: (key) => call('settings.discardPending', key),
     token: () => call('settings.token'),
     regenerateToken: () => call('settings.regenerateToken'),
   },

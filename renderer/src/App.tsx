@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { PendingPrograms } from './components/PendingPrograms.js';
 import { CheckpointsPage } from './pages/CheckpointsPage.js';
 import { DeployPage } from './pages/DeployPage.js';
 import { PlaygroundPage } from './pages/PlaygroundPage.js';
@@ -49,6 +50,7 @@ export function App() {
       </nav>
       <main className="content">
         {error ? <div className="error-note">{error}</div> : null}
+        <PendingPrograms />
         {page === 'checkpoints' ? <CheckpointsPage /> : null}
         {page === 'deploy' ? <DeployPage /> : null}
         {page === 'servers' ? <ServersPage /> : null}

@@ -1,5 +1,7 @@
-import { statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTestApi } from '../test-support/core.js';
 
@@ -98,13 +100,48 @@ describe('settings over HTTP', () => {
   });
 
   it('clears an optional path with null (back to the default)', async () => {
-    const set = await t.call('PATCH', '/api/settings', { python: { vllm: '/opt/vllm/bin/python' } });
-    expect(set.body.python.vllm).toBe('/opt/vllm/bin/python');
+    t.core.settings.update({ python: { vllm: process.execPath } });
+    expect((await t.call('GET', '/api/settings')).body.python.vllm).toBe(process.execPath);
     const cleared = await t.call('PATCH', '/api/settings', { python: { vllm: null } });
     expect(cleared.status).toBe(200);
     expect(cleared.body.python).toEqual({});
     const bad = await t.call('PATCH', '/api/settings', { ollama: { host: null } });
     expect(bad.status).toBe(400);
+  });
+
+  it('never runs a program named over the API until the user applies it (no PATCH-then-GET chain)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-chain-'));
+    const marker = join(dir, 'ran');
+    const program = join(dir, 'python');
+    writeFileSync(program, `#!/bin/sh\ntouch ${marker}\nexit 1\n`);
+    chmodSync(program, 0o755);
+    try {
+      const patched = await t.call('PATCH', '/api/settings', { python: { converter: program } });
+      expect(patched.status).toBe(200);
+      expect(patched.body.python.converter).toBeUndefined();
+      await t.call('GET', '/api/conversions/env');
+      await t.call('GET', '/api/system?refresh=1');
+      expect(existsSync(marker)).toBe(false);
+      const pending = await t.call('GET', '/api/settings/pending');
+      expect(pending.body).toEqual([expect.objectContaining({ key: 'python.converter', value: program })]);
+      const applied = await t.call('POST', '/api/settings/pending/apply', { key: 'python.converter' });
+      expect(applied.body.python.converter).toBe(program);
+      await t.call('GET', '/api/conversions/env');
+      expect(existsSync(marker)).toBe(true); // applied: now it is the user's choice
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses program settings that are not executable files, and a non-loopback API address', async () => {
+    const rel = await t.call('PATCH', '/api/settings', { python: { vllm: 'bin/python' } });
+    expect(rel.status).toBe(400);
+    const dir = await t.call('PATCH', '/api/settings', { ollama: { binary: tmpdir() } });
+    expect(dir.status).toBe(400);
+    expect(dir.body.error).toMatchObject({ code: 'INVALID_SETTING', hint: expect.any(String) });
+    const host = await t.call('PATCH', '/api/settings', { api: { host: '0.0.0.0' } });
+    expect(host.status).toBe(403);
+    expect(host.body.error.code).toBe('SETTING_LOCKED');
   });
 
   it('regenerates the token: the old one stops working at once', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,7 +103,12 @@ describe.skipIf(!haveVenv)('core.conversion with the real converter', () => {
   }, 120_000);
 
   it('explains a configured Python that cannot run the converter', async () => {
-    t.core.settings.update({ python: { converter: join(work, 'no-such-python') } });
+    // A Python that was there when chosen and is gone now (a deleted venv): settings refuse a missing file.
+    const gone = join(work, 'gone-python');
+    writeFileSync(gone, '#!/bin/sh\nexit 1\n');
+    chmodSync(gone, 0o755);
+    t.core.settings.update({ python: { converter: gone } });
+    rmSync(gone);
     try {
       const env = await t.core.conversion.env();
       expect(env).toMatchObject({ ready: false, source: 'settings' });
@@ -113,7 +118,7 @@ describe.skipIf(!haveVenv)('core.conversion with the real converter', () => {
         },
       );
     } finally {
-      t.core.settings.update({ python: { converter: undefined } });
+      t.core.settings.update({ python: { converter: null } });
     }
   }, 60_000);
 });

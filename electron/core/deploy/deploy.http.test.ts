@@ -42,8 +42,9 @@ describe.skipIf(!haveVenv)('POST /api/training/deploy', () => {
         BERTH_STANDIN_DELAY_MS: '50',
       },
     });
-    await t.call('PATCH', '/api/settings', {
-      python: { converter: converter.python, vllm: 'python3' },
+    // In-process: program settings changed over HTTP wait for the user's review (see settings.test.ts).
+    t.core.settings.update({
+      python: { converter: converter.python },
       ollama: { host: `http://127.0.0.1:${await freePort()}` },
     });
     const job = await t.call('POST', '/api/training/jobs', { path: TRAINER_RUN });
@@ -239,7 +240,7 @@ describe.skipIf(!haveVenv)('POST /api/training/deploy', () => {
   });
 
   it('503 when the backend is not installed, with how to install it', async () => {
-    await t.call('PATCH', '/api/settings', { python: { vllm: '/nonexistent/berth/python3' } });
+    t.core.settings.update({ python: { vllm: '/bin/false' } }); // runs, but has no vLLM
     try {
       const res = await t.call('POST', '/api/training/deploy', {
         job_id: jobId,
@@ -250,7 +251,7 @@ describe.skipIf(!haveVenv)('POST /api/training/deploy', () => {
       expect(res.body.error.code).toBe('BACKEND_NOT_INSTALLED');
       expect(res.body.error.hint).toBeTruthy();
     } finally {
-      await t.call('PATCH', '/api/settings', { python: { vllm: 'python3' } });
+      await t.call('PATCH', '/api/settings', { python: { vllm: null } });
     }
   });
 

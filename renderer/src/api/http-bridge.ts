@@ -48,6 +48,9 @@ export function createHttpBridge(
     settings: {
       get: () => call('GET', '/api/settings'),
       update: (patch) => call('PATCH', '/api/settings', patch),
+      pending: () => call('GET', '/api/settings/pending'),
+      applyPending: (key) => call('POST', '/api/settings/pending/apply', { key }),
+      discardPending: async (key) => void (await call('POST', '/api/settings/pending/discard', { key })),
       token: async () => token,
       async regenerateToken() {
         const next = await call<{ token: string }>('POST', '/api/token/regenerate');

@@ -27,6 +27,17 @@ export function SettingsPage() {
       <fieldset>
         <legend>API token</legend>
         <ApiTokenField />
+        <TextSetting
+          label="API address"
+          value={settings.api.host}
+          placeholder="127.0.0.1"
+          why={
+            isLoopback(settings.api.host)
+              ? 'Loopback: only programs on this machine reach the API. Takes effect after a restart.'
+              : `Warning: ${settings.api.host} exposes Berth's API beyond this machine (the token still applies). Takes effect after a restart.`
+          }
+          onSave={(v) => save({ api: { host: v ?? '127.0.0.1' } })}
+        />
       </fieldset>
       <fieldset>
         <legend>Servers</legend>
@@ -106,6 +117,10 @@ export function SettingsPage() {
   );
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 /** A text setting saved when the field loses focus; empty means "use the default". */
 function TextSetting(props: {
   label: string;
@@ -118,6 +133,7 @@ function TextSetting(props: {
     <label className="field">
       <span className="field-label">{props.label}</span>
       <input
+        key={props.value ?? ''}
         defaultValue={props.value ?? ''}
         placeholder={props.placeholder}
         onBlur={(e) => {

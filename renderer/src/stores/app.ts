@@ -1,5 +1,11 @@
 import { create } from 'zustand';
-import type { AppInfo, Settings, SettingsPatch } from '../../../shared/settings.js';
+import {
+  type AppInfo,
+  EXECUTABLE_SETTINGS,
+  type PendingSetting,
+  type Settings,
+  type SettingsPatch,
+} from '../../../shared/settings.js';
 import { getApi } from '../api/index.js';
 
 export type Page = 'checkpoints' | 'deploy' | 'servers' | 'playground' | 'system' | 'settings';
@@ -15,11 +21,27 @@ export const PAGES: Array<{ id: Page; label: string }> = [
 interface AppState {
   info: AppInfo | undefined;
   settings: Settings | undefined;
+  /** Programs named over the local API that Berth will not run until the user applies them here. */
+  pending: PendingSetting[];
   page: Page;
   error: string | undefined;
   load(): Promise<void>;
   navigate(page: Page): void;
   updateSettings(patch: SettingsPatch): Promise<void>;
+  applyPending(key: PendingSetting['key']): Promise<void>;
+  discardPending(key: PendingSetting['key']): Promise<void>;
+}
+
+/** The program settings a patch names with a value (not a reset to the default). */
+function namedPrograms(patch: SettingsPatch): Array<[PendingSetting['key'], string]> {
+  const values: Record<PendingSetting['key'], string | null | undefined> = {
+    'python.vllm': patch.python?.vllm,
+    'python.converter': patch.python?.converter,
+    'ollama.binary': patch.ollama?.binary,
+  };
+  return EXECUTABLE_SETTINGS.flatMap((k) =>
+    values[k] ? [[k, values[k]] as [PendingSetting['key'], string]] : [],
+  );
 }
 
 function mergePatch(settings: Settings, patch: SettingsPatch): Settings {
@@ -39,12 +61,17 @@ function pageFromHash(): Page {
 export const useAppStore = create<AppState>((set, get) => ({
   info: undefined,
   settings: undefined,
+  pending: [],
   page: pageFromHash(),
   error: undefined,
   async load() {
     try {
-      const [info, settings] = await Promise.all([getApi().app.info(), getApi().settings.get()]);
-      set({ info, settings, error: undefined });
+      const [info, settings, pending] = await Promise.all([
+        getApi().app.info(),
+        getApi().settings.get(),
+        getApi().settings.pending(),
+      ]);
+      set({ info, settings, pending, error: undefined });
     } catch (error) {
       set({ error: (error as Error).message });
     }
@@ -58,11 +85,27 @@ export const useAppStore = create<AppState>((set, get) => ({
     const before = get().settings;
     if (before) set({ settings: mergePatch(before, patch) });
     try {
-      set({ settings: await getApi().settings.update(patch) });
+      let settings = await getApi().settings.update(patch);
+      // Over HTTP (headless) a program the user typed here waits like one named by a script; the user has seen
+      // it, so it is applied at once. Over IPC it is in effect already and nothing is pending.
+      const pending = await getApi().settings.pending();
+      for (const [key, value] of namedPrograms(patch)) {
+        if (pending.some((p) => p.key === key && p.value === value))
+          settings = await getApi().settings.applyPending(key);
+      }
+      set({ settings, pending: await getApi().settings.pending() });
     } catch (error) {
       set({ settings: before });
       throw error;
     }
+  },
+  async applyPending(key) {
+    const settings = await getApi().settings.applyPending(key);
+    set({ settings, pending: await getApi().settings.pending() });
+  },
+  async discardPending(key) {
+    await getApi().settings.discardPending(key);
+    set({ pending: await getApi().settings.pending() });
   },
 }));
 

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { AppInfoSchema, SettingsPatchSchema, SettingsSchema } from '../../../../shared/settings.js';
+import {
+  AppInfoSchema,
+  PendingKeySchema,
+  PendingSettingSchema,
+  SettingsPatchSchema,
+  SettingsSchema,
+} from '../../../../shared/settings.js';
 import type { Core } from '../../app.js';
 import type { RouteTable } from '../route.js';
 import { openSse } from '../sse.js';
@@ -28,7 +34,38 @@ export function registerAppRoutes(table: RouteTable, core: Core): void {
       body: SettingsPatchSchema,
       response: SettingsSchema,
     },
-    ({ body }) => core.settings.update(body),
+    ({ body }) => core.settings.update(body, 'http'),
+  );
+  table.add(
+    {
+      method: 'GET',
+      path: '/api/settings/pending',
+      summary: 'Programs named over the API that wait for the user to apply them in the window',
+      response: z.array(PendingSettingSchema),
+    },
+    () => core.settings.pending(),
+  );
+  table.add(
+    {
+      method: 'POST',
+      path: '/api/settings/pending/apply',
+      summary: 'Put a pending program setting into effect',
+      body: PendingKeySchema,
+      response: SettingsSchema,
+    },
+    ({ body }) => core.settings.applyPending(body.key),
+  );
+  table.add(
+    {
+      method: 'POST',
+      path: '/api/settings/pending/discard',
+      summary: 'Drop a pending program setting',
+      body: PendingKeySchema,
+    },
+    ({ body }) => {
+      core.settings.discardPending(body.key);
+      return { success: true };
+    },
   );
   table.add(
     {
