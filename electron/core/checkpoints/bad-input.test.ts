@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   mkdirSync,
@@ -225,6 +226,46 @@ describe('bad input gets a clear error code, never a crash', () => {
       ['checkpoint-1', undefined],
       ['checkpoint-2', 'CONFIG_INVALID'],
     ]);
+  });
+
+  it.each([
+    ['config.json', 'config.json'],
+    ['a safetensors shard', 'model.safetensors'],
+    ['tokenizer.json', 'tokenizer.json'],
+    ['tokenizer_config.json', 'tokenizer_config.json'],
+    ['a tokenizer file Berth does not open itself', 'special_tokens_map.json'],
+  ])('%s that is a FIFO: NOT_A_FILE naming it, at once (never opened)', async (_what, name) => {
+    writeTinyModel(tmp.dir);
+    writeFileSync(join(tmp.dir, 'tokenizer_config.json'), '{}');
+    writeFileSync(join(tmp.dir, 'tokenizer.json'), '{"model": {"type": "BPE"}}');
+    rmSync(join(tmp.dir, name), { force: true });
+    execFileSync('mkfifo', [join(tmp.dir, name)]);
+    const result = await inspectPath(tmp.dir, { env });
+    const errors = result.checkpoints.flatMap((c) => c.errors);
+    expect(errors).toContainEqual(
+      expect.objectContaining({ code: 'NOT_A_FILE', message: expect.stringContaining(name) }),
+    );
+    expect(errors.find((e) => e.code === 'NOT_A_FILE')?.message).toContain('FIFO');
+  });
+
+  it('a shard that links to a device: NOT_A_FILE', async () => {
+    writeTinyModel(tmp.dir);
+    rmSync(join(tmp.dir, 'model.safetensors'));
+    symlinkSync('/dev/zero', join(tmp.dir, 'model.safetensors'));
+    const errors = (await inspectPath(tmp.dir, { env })).checkpoints.flatMap((c) => c.errors);
+    expect(errors[0]).toMatchObject({ code: 'NOT_A_FILE', message: expect.stringContaining('device') });
+  });
+
+  it('a 50 MB config.json is refused from its size, not parsed', async () => {
+    writeTinyModel(tmp.dir);
+    const big = join(tmp.dir, 'config.json');
+    writeFileSync(big, `{"architectures": ["LlamaForCausalLM"], "pad": "${'x'.repeat(50 * 1024 * 1024)}"}`);
+    const errors = (await inspectPath(tmp.dir, { env })).checkpoints.flatMap((c) => c.errors);
+    expect(errors[0]).toMatchObject({
+      code: 'FILE_TOO_LARGE',
+      message: expect.stringContaining('config.json'),
+    });
+    expect(errors[0]?.hint).toBeTruthy();
   });
 
   it('never modifies the source: modes and bytes unchanged', async () => {

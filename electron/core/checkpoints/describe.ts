@@ -5,7 +5,15 @@ import type { BerthErrorShape } from '../../../shared/errors.js';
 import { BerthError } from '../errors.js';
 import { baseMissing, findBaseModel, parseAdapterConfig } from './adapter.js';
 import { ggufVerdict, vllmVerdict } from './capabilities.js';
-import { fsError, isRecord, mapLimit, readJsonFile, statOrThrow } from './files.js';
+import {
+  fsError,
+  irregularModelFiles,
+  isRecord,
+  JSON_LIMITS,
+  mapLimit,
+  readJsonFile,
+  statOrThrow,
+} from './files.js';
 import { readSafetensorsHeader } from './safetensors.js';
 import { configIdentity, modelShape } from './shape.js';
 import { describeTokenizer } from './tokenizer.js';
@@ -48,8 +56,11 @@ export async function describeFolder(
   } catch (error) {
     throw fsError(error, dir);
   }
-  const files = new Set(names);
   const errors: BerthErrorShape[] = [];
+  // A FIFO, socket or device among the model's files is an error naming it, and is never opened.
+  const irregular = await irregularModelFiles(dir, names);
+  for (const e of irregular) errors.push(e.error);
+  const files = new Set(names.filter((n) => !irregular.some((e) => e.name === n)));
   const warnings: string[] = [];
   const record = (error: unknown, path: string) => errors.push(fsError(error, path).toJSON());
 
@@ -83,7 +94,7 @@ export async function describeFolder(
     } catch (error) {
       record(error, join(dir, 'config.json'));
     }
-  } else {
+  } else if (!irregular.some((e) => e.name === 'config.json')) {
     errors.push(
       new BerthError(
         'CONFIG_MISSING',
@@ -107,7 +118,9 @@ export async function describeFolder(
   let training: TrainingInfo | undefined;
   if (files.has('trainer_state.json')) {
     try {
-      trainerState = parseTrainerState(await readJsonFile(join(dir, 'trainer_state.json'), 'CONFIG_INVALID'));
+      trainerState = parseTrainerState(
+        await readJsonFile(join(dir, 'trainer_state.json'), 'CONFIG_INVALID', JSON_LIMITS.trainerState),
+      );
       training = trainingInfo(trainerState);
     } catch (error) {
       warnings.push(`trainer_state.json unreadable: ${(error as Error).message}`);
@@ -173,7 +186,7 @@ async function readWeights(dir: string, files: Set<string>, isAdapter: boolean):
   const indexName = isAdapter ? undefined : 'model.safetensors.index.json';
   if (indexName && files.has(indexName)) {
     try {
-      const index = await readJsonFile(join(dir, indexName), 'SAFETENSORS_HEADER_INVALID');
+      const index = await readJsonFile(join(dir, indexName), 'SAFETENSORS_HEADER_INVALID', JSON_LIMITS.index);
       const map = isRecord(index) && isRecord(index.weight_map) ? index.weight_map : undefined;
       if (!map)
         throw new BerthError(

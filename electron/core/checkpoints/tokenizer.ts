@@ -1,5 +1,5 @@
 import type { TokenizerInfo } from '../../../shared/checkpoints.js';
-import { isRecord, openReadOnly, readAt, readJsonFile } from './files.js';
+import { isRecord, JSON_LIMITS, openReadOnly, readAt, readJsonFile } from './files.js';
 
 const TOKENIZER_FILES = [
   'tokenizer.json',
@@ -33,9 +33,15 @@ export async function describeTokenizer(dir: string, files: Set<string>): Promis
   if (files.has('chat_template.jinja')) source = 'chat_template.jinja';
   else if (files.has('chat_template.json')) source = 'chat_template.json';
   else if (files.has('tokenizer_config.json')) {
-    const config = await readJsonFile(`${dir}/tokenizer_config.json`, 'CONFIG_INVALID').catch(
-      () => undefined,
-    );
+    // A broken tokenizer_config.json only means "no template found"; a FIFO or a huge file is reported.
+    const config = await readJsonFile(
+      `${dir}/tokenizer_config.json`,
+      'CONFIG_INVALID',
+      JSON_LIMITS.tokenizer,
+    ).catch((error: { code?: string }) => {
+      if (error.code === 'CONFIG_INVALID') return undefined;
+      throw error;
+    });
     const template = isRecord(config) ? config.chat_template : undefined;
     if (
       (typeof template === 'string' && template.length > 0) ||

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, tempDir } from '../../checkpoints/test-fixtures.js';
+import { copyFixture, tempDir, writeTinyModel } from '../../checkpoints/test-fixtures.js';
 import { makeTestApi } from '../../test-support/core.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -15,6 +17,7 @@ afterAll(async () => {
 });
 
 describe('checkpoint routes over real HTTP', () => {
+
   it('POST, GET (list and one), DELETE a job', async () => {
     const run = copyFixture('trainer-run', tmp.dir);
     const created = await t.call('POST', '/api/training/jobs', { path: run });
@@ -48,4 +51,29 @@ describe('checkpoint routes over real HTTP', () => {
     await t.call('PATCH', '/api/settings', { roots: ['/etc'] });
     expect((await t.call('GET', '/api/fs/browse?path=/etc')).status).toBe(200);
   });
+});
+
+describe('hostile folders', () => {
+  it('folders whose files are FIFOs answer at once, four at a time, and the API stays responsive', async () => {
+    const folders = ['config.json', 'model.safetensors', 'tokenizer.json', 'config.json'].map((name, i) => {
+      const dir = join(tmp.dir, `fifo-${i}`);
+      writeTinyModel(dir);
+      writeFileSync(join(dir, 'tokenizer.json'), '{"model": {"type": "BPE"}}');
+      rmSync(join(dir, name));
+      execFileSync('mkfifo', [join(dir, name)]);
+      return dir;
+    });
+    const answers = await Promise.all(folders.map((path) => t.call('POST', '/api/training/jobs', { path })));
+    for (const a of answers) {
+      const errors = [
+        a.body.error,
+        ...(a.body.checkpoints ?? []).flatMap((c: { errors: unknown[] }) => c.errors),
+      ];
+      expect(errors).toContainEqual(expect.objectContaining({ code: 'NOT_A_FILE' }));
+    }
+    const started = Date.now();
+    expect((await t.call('GET', '/api/app')).status).toBe(200);
+    expect((await t.call('GET', `/api/fs/browse?path=${encodeURIComponent(tmp.dir)}`)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(10_000); // generous: a hung thread pool never answers at all
+  }, 30_000);
 });
