@@ -6,6 +6,7 @@ import type { BrowseEntry, BrowseResult } from '../../../shared/checkpoints.js';
 import { BerthError } from '../errors.js';
 import { looksLikeModel } from './describe.js';
 import { fsError, mapLimit } from './files.js';
+import { userPath } from './user-path.js';
 
 const MAX_ENTRIES = 500;
 
@@ -19,15 +20,19 @@ export async function browseFolder(
   env: NodeJS.ProcessEnv,
 ): Promise<BrowseResult> {
   const home = env.HOME ?? homedir();
+  const lexical = userPath(path ?? home, env);
   const allowed = await realRoots([home, ...roots]);
-  const target = await realpathOrThrow(resolve(path ?? home));
-  if (!allowed.some((r) => within(target, r))) {
-    throw new BerthError(
+  const lexicalRoots = [home, ...roots].map((r) => resolve(r));
+  // Outside every root is refused before the path is touched, so the answer is the same whether it exists.
+  const outside = () =>
+    new BerthError(
       'PATH_OUTSIDE_ROOTS',
-      `${target} is outside the folders Berth may browse`,
+      `${lexical} is outside the folders Berth may browse`,
       'Add its parent to Settings > Folders (roots), or type the full path into the path field.',
     );
-  }
+  if (![...allowed, ...lexicalRoots].some((r) => within(lexical, r))) throw outside();
+  const target = await realpathOrThrow(lexical);
+  if (!allowed.some((r) => within(target, r))) throw outside(); // a link inside a root that leads out
   let dirents: Dirent[];
   try {
     dirents = await readdir(target, { withFileTypes: true });

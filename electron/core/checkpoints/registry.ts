@@ -9,6 +9,7 @@ import { BerthError, toErrorShape } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { browseFolder } from './browse.js';
 import { inspectPath } from './inspect.js';
+import { userPath } from './user-path.js';
 
 /** What the registry persists per job: the identity, and the last description (so list() needs no disk walk). */
 const StoredJobsSchema = z.object({
@@ -46,7 +47,12 @@ export class JobRegistry {
 
   /** Registers (or re-inspects) the folder or GGUF file at `path`. */
   register(path: string): Promise<Job> {
-    const abs = resolve(path);
+    let abs: string;
+    try {
+      abs = userPath(path, this.deps.env);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const pending = this.inFlight.get(abs);
     if (pending) return pending;
     const work = this.registerNow(abs).finally(() => this.inFlight.delete(abs));
@@ -109,7 +115,7 @@ export class JobRegistry {
       root = job.path;
       inspection = job;
     } else if (ref.model_path) {
-      inspection = await inspectPath(ref.model_path, { env: this.deps.env });
+      inspection = await inspectPath(userPath(ref.model_path, this.deps.env), { env: this.deps.env });
       root = inspection.path;
     } else {
       throw new BerthError(
@@ -130,7 +136,7 @@ export class JobRegistry {
   /** A short name for what a ref points at (the job's name, or the model folder's), for default model names. */
   nameOf(ref: CheckpointRef): string | undefined {
     if (ref.job_id) return this.jobs.find((j) => j.id === ref.job_id)?.name;
-    return ref.model_path ? basename(resolve(ref.model_path)) : undefined;
+    return ref.model_path ? basename(ref.model_path.replace(/[/\\]+$/, '')) || undefined : undefined;
   }
 
   /** Lists a folder for the browser UI's picker, confined to home and settings.roots (PATH_OUTSIDE_ROOTS). */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, tempDir, writeTinyModel } from '../../checkpoints/test-fixtures.js';
@@ -17,7 +17,6 @@ afterAll(async () => {
 });
 
 describe('checkpoint routes over real HTTP', () => {
-
   it('POST, GET (list and one), DELETE a job', async () => {
     const run = copyFixture('trainer-run', tmp.dir);
     const created = await t.call('POST', '/api/training/jobs', { path: run });
@@ -50,6 +49,26 @@ describe('checkpoint routes over real HTTP', () => {
     expect(outside.body.error.code).toBe('PATH_OUTSIDE_ROOTS');
     await t.call('PATCH', '/api/settings', { roots: ['/etc'] });
     expect((await t.call('GET', '/api/fs/browse?path=/etc')).status).toBe(200);
+    await t.call('PATCH', '/api/settings', { roots: [] });
+  });
+
+  it('fs/browse says nothing about what exists outside the roots; ~ is home; relative paths are a 400', async () => {
+    const q = (p: string) => t.call('GET', `/api/fs/browse?path=${encodeURIComponent(p)}`);
+    const existing = await q('/usr/share');
+    const missing = await q('/usr/no-such-folder-berth');
+    expect(existing.status).toBe(403);
+    expect(missing.status).toBe(403);
+    expect(missing.body.error.code).toBe(existing.body.error.code);
+    expect(missing.body.error.hint).toBe(existing.body.error.hint);
+    expect((await q('~')).body.path).toBe(tmp.dir);
+    mkdirSync(join(tmp.dir, 'runs'), { recursive: true });
+    expect((await q('~/runs')).body.path).toBe(join(tmp.dir, 'runs'));
+    const relative = await q('runs');
+    expect(relative.status).toBe(400);
+    expect(relative.body.error.message).not.toContain(process.cwd());
+    expect((await q('../etc')).status).toBe(400);
+    // Inside a root, a missing folder is simply not found.
+    expect((await q(join(tmp.dir, 'nope'))).body.error.code).toBe('PATH_NOT_FOUND');
   });
 });
 
