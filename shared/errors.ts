@@ -32,6 +32,9 @@ export const ERROR_STATUS = {
   PORT_IN_USE: 409,
   ALREADY_RUNNING: 409,
   PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   UNSUPPORTED_MODEL: 422,
   INVALID_CHECKPOINT: 422,
   // checkpoint intake: what can be wrong with a folder someone drops in

@@ -88,6 +88,32 @@ function spellings(path: string): string[] {
   return [...out];
 }
 
+describe("requests the router cannot parse answer in Berth's error shape", () => {
+  it.each(['/%', '/api/%', '/%zz', '/api/servers/%E0%A4%A'])('a malformed path: %s', async (path) => {
+    const res = await rawRequest(t.api.port, 'GET', path);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({
+      success: false,
+      error: { code: 'INVALID_REQUEST', hint: expect.any(String) },
+    });
+  });
+
+  it('too-long headers: 431 with code, message and hint', async () => {
+    const res = await rawRequest(t.api.port, 'GET', '/api/app', { 'X-Big': 'x'.repeat(64 * 1024) });
+    expect(res.status).toBe(431);
+    expect(JSON.parse(res.body)).toMatchObject({
+      success: false,
+      error: { code: 'HEADERS_TOO_LARGE', hint: expect.any(String) },
+    });
+  });
+
+  it('garbage on the socket: 400 in the same shape', async () => {
+    const res = await rawRequest(t.api.port, 'GET / HTTP/9\r\nbad', '/');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error.code).toBe('INVALID_REQUEST');
+  });
+});
+
 describe('the token check cannot be bypassed by how a path is spelled', () => {
   it('covers every route in the table (a new route is covered without editing this test)', () => {
     expect(t.api.routes.length).toBeGreaterThan(20);

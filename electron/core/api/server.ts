@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { statusForCode } from '../../../shared/errors.js';
 import type { Core } from '../app.js';
 import { BerthError, toErrorShape } from '../errors.js';
+import { clientError, errorBody, frameworkError } from './framework-errors.js';
 import { bearerToken, hostAllowed, originAllowed } from './guards.js';
 import { isPublicRequest } from './public-routes.js';
 import { openApiDocument, RouteTable } from './route.js';
@@ -61,6 +62,8 @@ export async function startApiServer(core: Core, options: ApiServerOptions = {})
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     logger: false,
     forceCloseConnections: true,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -156,8 +159,4 @@ export async function startApiServer(core: Core, options: ApiServerOptions = {})
       await app.close();
     },
   };
-}
-
-function errorBody(code: string, message: string, hint?: string) {
-  return { success: false, error: { code, message, ...(hint ? { hint } : {}) } };
 }
