@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ServerType } from '../../shared/deploy.js';
 import type { AppInfo } from '../../shared/settings.js';
 import { JobRegistry } from './checkpoints/registry.js';
@@ -9,6 +9,7 @@ import { type DeployDeps, DeployService } from './deploy/deploy.js';
 import { EventBus } from './events.js';
 import { SystemService } from './hardware/service.js';
 import { type BerthPaths, berthPaths } from './paths.js';
+import { mkdirPrivate } from './private-fs.js';
 import type { Backend } from './servers/backend.js';
 import { createLlamaCppBackend } from './servers/backends/llamacpp.js';
 import { createOllamaBackend } from './servers/backends/ollama.js';
@@ -62,8 +63,15 @@ export interface Core {
 /** Builds the core from its parts. Later services are added here, each from injected dependencies. */
 export async function createCore(options: CoreOptions): Promise<Core> {
   const paths = berthPaths(options.home);
-  for (const dir of [paths.home, paths.logsDir, paths.cacheDir, paths.tmpDir])
-    mkdirSync(dir, { recursive: true });
+  for (const dir of [
+    paths.home,
+    paths.logsDir,
+    paths.cacheDir,
+    paths.ggufCacheDir,
+    paths.tmpDir,
+    dirname(paths.stateFile('x')),
+  ])
+    mkdirPrivate(dir);
   const bus = new EventBus();
   const store = options.store ?? createFileStore(paths.settingsDir);
   const settings = new SettingsService(store, bus);

@@ -1,8 +1,9 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiServer, startApiServer } from './api/server.js';
 import { type Core, createCore } from './app.js';
 import { resolveHome } from './paths.js';
+import { writePrivateFile } from './private-fs.js';
 import { appRoot } from './version.js';
 
 export interface HeadlessOptions {
@@ -42,12 +43,9 @@ export async function startHeadless(options: HeadlessOptions = {}): Promise<Head
     throw error;
   }
   core.apiUrl = api.url;
-  writeFileSync(
+  writePrivateFile(
     core.paths.apiInfoFile,
     JSON.stringify({ url: api.url, pid: process.pid, mode: 'headless' }),
-    {
-      mode: 0o600,
-    },
   );
   return {
     core,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, readFileSync } from 'node:fs';
+import { writePrivateFile } from '../private-fs.js';
 
 /** Reads the API token, creating it (0600) on first run. */
 export function ensureToken(file: string): string {
@@ -18,11 +18,8 @@ export function ensureToken(file: string): string {
 
 /** Writes a fresh random token atomically with mode 0600 and returns it. */
 export function regenerateToken(file: string): string {
-  mkdirSync(dirname(file), { recursive: true });
   const token = randomBytes(32).toString('base64url');
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writePrivateFile(file, `${token}\n`);
   return token;
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { z } from 'zod';
@@ -7,6 +7,7 @@ import type { BrowseResult, Checkpoint, Inspection, Job } from '../../../shared/
 import type { Clock } from '../clock.js';
 import { BerthError, toErrorShape } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { writePrivateFile } from '../private-fs.js';
 import { browseFolder } from './browse.js';
 import { inspectPath } from './inspect.js';
 import { userPath } from './user-path.js';
@@ -188,10 +189,7 @@ export class JobRegistry {
   }
 
   private save(): void {
-    mkdirSync(dirname(this.deps.file), { recursive: true });
-    const tmp = `${this.deps.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ jobs: this.jobs }, null, 1)}\n`);
-    renameSync(tmp, this.deps.file);
+    writePrivateFile(this.deps.file, `${JSON.stringify({ jobs: this.jobs }, null, 1)}\n`);
     this.deps.bus.emit({ type: 'jobs.changed' });
   }
 }

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ConversionCacheEntry, ConversionCacheEntrySchema } from '../../../shared/conversion.js';
 import { BerthError } from '../errors.js';
+import { makePrivate, writePrivateFile } from '../private-fs.js';
 
 const ID = /^[a-f0-9]{32}$/;
 
@@ -36,10 +37,10 @@ export class ConversionCache {
 
   /** Records a finished conversion (its GGUF already renamed into place by the converter). */
   add(entry: Omit<ConversionCacheEntry, 'bytes' | 'gguf_path'>): ConversionCacheEntry {
-    mkdirSync(this.dir, { recursive: true });
     const gguf = this.ggufPath(entry.id);
+    makePrivate(gguf); // written by the converter child, under its own umask
     const full = { ...entry, gguf_path: gguf, bytes: statSync(gguf).size };
-    writeFileSync(join(this.dir, `${entry.id}.json`), JSON.stringify(full, null, 2));
+    writePrivateFile(join(this.dir, `${entry.id}.json`), JSON.stringify(full, null, 2));
     return full;
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ConversionCacheEntry, ConverterEnv } from '../../../shared/conversion.js';
 import type { Quantization } from '../../../shared/deploy.js';
@@ -6,6 +6,7 @@ import type { Progress } from '../../../shared/events.js';
 import type { Clock } from '../clock.js';
 import { BerthError } from '../errors.js';
 import type { BerthPaths } from '../paths.js';
+import { mkdirPrivate } from '../private-fs.js';
 import type { SettingsService } from '../settings/settings.js';
 import { ConversionCache } from './cache.js';
 import { converterCandidates, createConverterEnv, resolveConverterEnv } from './env.js';
@@ -85,7 +86,7 @@ export function createConversionService(deps: ConversionDeps): ConversionService
 
   async function convertUncached(request: ConvertRequest, modelPath: string, key: string, version: string) {
     const python = await readyPython();
-    mkdirSync(deps.paths.ggufCacheDir, { recursive: true });
+    mkdirPrivate(deps.paths.ggufCacheDir);
     const outPath = cache.ggufPath(key);
     await runConverter({
       python,

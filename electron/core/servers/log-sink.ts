@@ -1,6 +1,7 @@
-import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogLine } from '../../../shared/servers.js';
+import { mkdirPrivate, openPrivate } from '../private-fs.js';
 
 export const RING_LINES = 5_000;
 export const LOG_FILE_MAX_BYTES = 10 * 1024 * 1024;
@@ -23,7 +24,7 @@ export class LogSink {
     private readonly maxBytes = LOG_FILE_MAX_BYTES,
     private readonly ringSize = RING_LINES,
   ) {
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirPrivate(dirname(file));
     this.fileBytes = fileSize(file);
   }
 
@@ -58,7 +59,8 @@ export class LogSink {
         renameSync(this.file, `${this.file}.1`);
         this.fileBytes = 0;
       }
-      mkdirSync(dirname(this.file), { recursive: true });
+      mkdirPrivate(dirname(this.file));
+      if (this.fileBytes === 0) closeSync(openPrivate(this.file, 'a')); // created 0600, whatever the umask
       appendFileSync(this.file, text);
       this.fileBytes += Buffer.byteLength(text);
     } catch (error) {

@@ -1,7 +1,11 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { openPrivate } from '../private-fs.js';
+import { punchFront } from './punch-hole.js';
 
 const CHUNK = 256 * 1024;
+/** Holes are punched in whole file-system blocks. */
+const BLOCK = 4096;
 
 /**
  * A child's stdout or stderr as a file it appends to, read back line by line. Children write to files, not
@@ -15,20 +19,29 @@ export class OutputTail {
   private partial = '';
   private readonly decoder = new StringDecoder('utf8');
   private closed = false;
+  /** Bytes at the front of the file whose disk blocks were given back. */
+  private released = 0;
+  private cannotRelease = false;
 
   constructor(
     readonly file: string,
     private readonly onLine: (line: string) => void,
-    /** Truncate the file once everything in it was read and it is larger than this. */
+    /** Give back the disk space of what was read once more than this much of it is kept. */
     private readonly maxBytes = 10 * 1024 * 1024,
   ) {
-    this.fd = openSync(file, 'a+');
+    this.fd = openPrivate(file, 'a+');
     this.offset = fstatSync(this.fd).size;
+    this.released = this.offset; // what an earlier Berth read (or released) is not ours to account for
   }
 
   /** A descriptor for the child to write to (append mode); the caller closes it once the child has it. */
   childFd(): number {
-    return openSync(this.file, 'a');
+    return openPrivate(this.file, 'a');
+  }
+
+  /** Bytes of the file that still take disk space behind the read offset (for tests and diagnostics). */
+  get retainedBytes(): number {
+    return this.offset - this.released;
   }
 
   /** Reads new output every `pollMs`. */
@@ -67,10 +80,25 @@ export class OutputTail {
       this.partial = lines.pop() ?? '';
       for (const line of lines) this.onLine(line.replace(/\r$/, ''));
     }
-    // Everything is read: start the file over when it grew large (the child appends, so it writes at 0 next).
-    if (this.offset > this.maxBytes && fstatSync(this.fd).size === this.offset) {
-      ftruncateSync(this.fd, 0);
-      this.offset = 0;
+    this.release();
+  }
+
+  /**
+   * Bounds the disk without losing a byte. Truncating after reading to the end loses whatever the child writes
+   * between the size check and the truncate; instead the blocks already read are punched out (fallocate
+   * PUNCH_HOLE): the child keeps appending at the end, our offset stays valid, and only bytes we have read are
+   * released. Where the file system cannot punch holes the file is left to grow, since losing output is worse.
+   */
+  private release(): void {
+    if (this.cannotRelease || this.offset - this.released <= this.maxBytes) return;
+    const upTo = Math.floor(this.offset / BLOCK) * BLOCK;
+    if (upTo <= this.released) return;
+    if (punchFront(this.fd, upTo)) this.released = upTo;
+    else {
+      this.cannotRelease = true;
+      process.emitWarning(
+        `Berth: cannot release space in ${this.file} (no hole punching here); it will grow.`,
+      );
     }
   }
 }

@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ServerInfoSchema } from '../../../shared/servers.js';
+import { writePrivateFile } from '../private-fs.js';
 
 /** What Berth keeps of each server between runs: its public info plus what a restart or re-adoption needs. */
 export const ServerRecordSchema = z.object({
@@ -39,8 +40,5 @@ export function loadServerRecords(file: string): { records: ServerRecord[]; prob
 
 /** Writes the servers atomically (temporary file, then rename). */
 export function saveServerRecords(file: string, records: ServerRecord[]): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, servers: records }, null, 2), { mode: 0o600 });
-  renameSync(tmp, file);
+  writePrivateFile(file, JSON.stringify({ version: 1, servers: records }, null, 2));
 }

@@ -12,7 +12,12 @@ export interface KeyValueStore {
 
 /** A JSON-file store under `dir` (plain Node; no electron). */
 export function createFileStore(dir: string, name = 'config'): KeyValueStore {
-  const conf = new Conf<Record<string, unknown>>({ cwd: dir, configName: name, projectName: 'berth' });
+  const conf = new Conf<Record<string, unknown>>({
+    cwd: dir,
+    configName: name,
+    projectName: 'berth',
+    configFileMode: 0o600,
+  });
   return {
     get: (key) => conf.get(key),
     set: (key, value) => conf.set(key, value),
