@@ -56,6 +56,7 @@ export class Supervisor {
   private readonly seen = new Set<number>();
   private watch: NodeJS.Timeout | undefined;
   private tails: OutputTail[] = [];
+  private child: { unref(): void } | undefined;
   private readonly listeners: Listeners = { status: new Set(), exit: new Set(), crash: new Set() };
 
   constructor(
@@ -109,6 +110,7 @@ export class Supervisor {
     closeSync(outFd);
     closeSync(errFd);
     this.childPid = child.pid;
+    this.child = child;
     for (const tail of this.tails) tail.start();
     this.exited = new Promise<ExitInfo>((resolve) => {
       let done = false;
@@ -163,6 +165,9 @@ export class Supervisor {
 
   /** Stops watching without touching the process (Berth quits but the user keeps servers running). */
   detach(): void {
+    // The child handle would keep Node's event loop (and so `berth serve`) alive after everything else closed.
+    this.child?.unref();
+    this.child = undefined;
     this.stopWatch();
     this.closeTails();
     this.setStatus('idle');

@@ -1,12 +1,13 @@
 import { startHeadless } from '../../headless.js';
 import type { Command } from '../command.js';
+import { watchLauncher } from '../launcher-watch.js';
 
 /** `berth serve`: the core, the API and the UI in a browser (headless mode). */
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run Berth headless: the API and the UI in your browser (for GPU boxes over SSH)',
-  usage: 'berth serve [--host 127.0.0.1] [--port 7420] [--json]',
-  options: { host: { type: 'string' }, port: { type: 'string' } },
+  usage: 'berth serve [--host 127.0.0.1] [--port 7420] [--detached] [--json]',
+  options: { host: { type: 'string' }, port: { type: 'string' }, detached: { type: 'boolean' } },
   async run(args, io, env) {
     const port = args.values.port === undefined ? undefined : Number(args.values.port);
     if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
@@ -36,17 +37,28 @@ export const serveCommand: Command = {
     // The handlers stay installed until Berth has stopped its servers: with none left, execa's exit hook
     // (signal-exit) re-raises the signal and Node dies halfway through, leaving servers running. A second
     // Ctrl+C only says that Berth is still stopping.
+    // SIGHUP (the terminal closed) quits the same way, unless --detached (nohup, setsid) asked to stay.
+    const signals: NodeJS.Signals[] = args.values.detached
+      ? ['SIGINT', 'SIGTERM']
+      : ['SIGINT', 'SIGTERM', 'SIGHUP'];
     let stopping = false;
     let onSignal: () => void = () => {};
+    let stopWatching = () => {};
     await new Promise<void>((resolve) => {
       onSignal = () => {
         if (stopping) io.err('Still stopping servers...\n');
         stopping = true;
         resolve();
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      for (const s of signals) process.on(s, onSignal);
+      if (!args.values.detached) {
+        stopWatching = watchLauncher((why) => {
+          io.err(`Berth's launcher is gone (${why}).\n`);
+          onSignal();
+        });
+      }
     });
+    stopWatching();
     io.err('Stopping Berth...\n');
     // Shutting down waits on children and timers that do not hold the event loop open (servers run in their
     // own process groups): this keeps Node alive until it is done.
@@ -55,8 +67,7 @@ export const serveCommand: Command = {
       await headless.close();
     } finally {
       clearInterval(holdOpen);
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      for (const s of signals) process.removeListener(s, onSignal);
     }
     io.err('Berth stopped.\n');
     return 0;
