@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, renameSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, normalize, sep } from 'node:path';
 import { z } from 'zod';
 import type { BrowseResult, Checkpoint, Inspection, Job } from '../../../shared/checkpoints.js';
 import type { Clock } from '../clock.js';

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ServerInfoSchema } from '../../../shared/servers.js';
 import { writePrivateFile } from '../private-fs.js';
