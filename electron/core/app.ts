@@ -175,6 +175,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (errors.length > 0) throw new AggregateError(errors, 'Berth did not shut down cleanly');
     },
   };
+  // Live GPU memory per server: each refresh's process list mapped onto the servers' process trees.
+  const stopGpuUsage = system.onGpuProcesses((processes) => servers.applyGpuProcesses(processes));
+  core.onClose(stopGpuUsage);
   core.onClose(() => system.close());
   core.onClose(() => servers.close());
   core.onClose(() => core.deploy.cancelAll());

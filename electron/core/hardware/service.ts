@@ -1,9 +1,10 @@
 import type { Checkpoint } from '../../../shared/checkpoints.js';
 import type { Settings } from '../../../shared/settings.js';
-import type { Gpu, Recommendation, SystemReport } from '../../../shared/system.js';
+import type { Gpu, GpuProcess, Recommendation, SystemReport } from '../../../shared/system.js';
 import { BerthError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { type DetectOptions, detectSystem } from './detect.js';
+import { queryGpuProcesses } from './gpu-processes.js';
 import { detectNvidia } from './gpus.js';
 import { type RecommendOptions, recommendDeployment } from './recommend.js';
 
@@ -18,6 +19,8 @@ export interface SystemServiceDeps {
   detect?: (options: DetectOptions) => Promise<SystemReport>;
   /** Replaces the live VRAM query (one nvidia-smi call). */
   queryVram?: () => Promise<Gpu[] | undefined>;
+  /** Replaces the live query of processes holding GPU memory (nvidia-smi, rocm-smi). */
+  queryProcesses?: () => Promise<GpuProcess[] | undefined>;
 }
 
 /** How long a report is reused before `report()` detects again. */
@@ -37,6 +40,7 @@ export class SystemService {
   private refreshing = false;
   private readonly running = new Set<string>();
   private readonly unsubscribe: () => void;
+  private readonly processListeners = new Set<(processes: GpuProcess[]) => void>();
 
   constructor(private readonly deps: SystemServiceDeps) {
     // Live VRAM while any server runs: follow the servers' status events, so no caller has to remember.
@@ -143,10 +147,28 @@ export class SystemService {
     }
   }
 
+  /** Calls `listener` with the processes holding GPU memory after each live refresh that could list them. */
+  onGpuProcesses(listener: (processes: GpuProcess[]) => void): () => void {
+    this.processListeners.add(listener);
+    return () => this.processListeners.delete(listener);
+  }
+
+  /** Lists the processes holding GPU memory (nvidia-smi, rocm-smi) and hands them to the listeners. */
+  async refreshProcesses(): Promise<GpuProcess[] | undefined> {
+    if (this.processListeners.size === 0) return undefined;
+    const query = this.deps.queryProcesses ?? (() => this.queryProcesses());
+    const processes = await query();
+    if (processes) for (const listener of this.processListeners) listener(processes);
+    return processes;
+  }
+
   /** Starts the live VRAM refresh (the server manager calls this while servers run). Idempotent. */
   startLiveRefresh(intervalMs = LIVE_REFRESH_MS): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.refreshVram().catch(() => undefined), intervalMs);
+    this.timer = setInterval(() => {
+      void this.refreshVram().catch(() => undefined);
+      void this.refreshProcesses().catch(() => undefined);
+    }, intervalMs);
     this.timer.unref();
   }
 
@@ -163,6 +185,14 @@ export class SystemService {
     this.unsubscribe();
     this.stopLiveRefresh();
     await this.inFlight?.catch(() => undefined);
+  }
+
+  private async queryProcesses(): Promise<GpuProcess[] | undefined> {
+    const vendors = new Set<'nvidia' | 'amd'>();
+    for (const g of this.cached?.gpus ?? [])
+      if (g.vendor === 'nvidia' || g.vendor === 'amd') vendors.add(g.vendor);
+    if (vendors.size === 0) return undefined;
+    return queryGpuProcesses(vendors, this.deps.env);
   }
 
   private async queryNvidia(): Promise<Gpu[] | undefined> {

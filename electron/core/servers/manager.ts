@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import { ModelNameSchema, type ServerType } from '../../../shared/deploy.js';
 import type { LogLine, ServerInfo } from '../../../shared/servers.js';
 import type { Settings } from '../../../shared/settings.js';
+import type { GpuProcess } from '../../../shared/system.js';
 import type { Clock } from '../clock.js';
 import { BerthError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Backend, PreparedModel, StageContext } from './backend.js';
+import { gpuMemoryByServer } from './gpu-usage.js';
 import { LogSink } from './log-sink.js';
 import { ManagedServer, type ServerHost, urls } from './managed-server.js';
 import { choosePort, isPortFree, nextFreePort } from './ports.js';
+import { descendants } from './process-tree.js';
 import { type ReconcileReport, reconcileServers } from './reconcile.js';
 import { loadServerRecords, saveServerRecords } from './state.js';
 
@@ -108,6 +111,26 @@ export class ServerManager {
 
   list(): ServerInfo[] {
     return [...this.servers.values()].map((s) => s.info);
+  }
+
+  /**
+   * Puts each live server's GPU memory on its card: the processes holding GPU memory mapped onto each server's
+   * process tree (`treeOf` finds the descendants; tests fake it). Changes under 1 MiB are not announced.
+   */
+  applyGpuProcesses(processes: readonly GpuProcess[], treeOf: (pid: number) => number[] = descendants): void {
+    const live = [...this.servers.values()].filter((s) => s.live);
+    const usage = gpuMemoryByServer(
+      live.map((s) => ({ id: s.info.id, pid: s.info.pid })),
+      processes,
+      treeOf,
+    );
+    for (const server of live) {
+      const bytes = usage.get(server.info.id);
+      if (bytes === undefined) continue;
+      const before = server.info.gpu_memory_bytes;
+      if (before === undefined || Math.abs(before - bytes) >= 1024 * 1024)
+        server.update({ gpu_memory_bytes: bytes });
+    }
   }
 
   /** A server by id or by name; SERVER_NOT_FOUND otherwise. */
