@@ -32,6 +32,9 @@ class TensorSource:
     shape: tuple[int, ...]
     file: Path
     load: Callable[[], np.ndarray]
+    # Byte offset of the raw little-endian data in `file` when it lies there as one contiguous run (safetensors);
+    # None when the tensor has to be computed by load() (torch pickles, tensors built at convert time).
+    offset: int | None = None
 
     @property
     def n_elements(self) -> int:
@@ -85,7 +88,7 @@ def safetensors_sources(path: Path) -> list[TensorSource]:
                 return np.zeros(shape, dtype=np_dtype)
             return np.memmap(path, dtype=np_dtype, mode="r", offset=offset, shape=shape)
 
-        sources.append(TensorSource(name, dtype, shape, path, load))
+        sources.append(TensorSource(name, dtype, shape, path, load, data_start + begin))
     return sources
 
 

@@ -1,4 +1,4 @@
-"""HF folder -> F16/BF16 GGUF, streamed: tensor infos first, then each tensor's data converted in chunks."""
+"""HF folder -> F16/BF16 GGUF: metadata and tensor infos first, then the tensors' data streamed in blocks."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import numpy as np
 
 from .architectures import Hparams, PlannedTensor, extra_tensors, plan_tensors, read_hparams, write_hparams
 from .checkpoint import TensorSource, load_config, open_tensors
+from .metadata import header_bytes
 from .progress import Reporter
-from .tensors import write_tensor
+from .stream import Item, StreamWriter, pwrite_all
 from .vocab import write_vocab
 
 FTYPES = {"F16": gguf.LlamaFileType.MOSTLY_F16, "BF16": gguf.LlamaFileType.MOSTLY_BF16}
@@ -56,8 +57,8 @@ def make_plan(model_dir: Path, outtype: str, reporter: Reporter) -> Plan:
 
 
 def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
-               tokenizer_dir: Path | None = None) -> int:
-    """Writes the GGUF to out_path (flushed and fsynced); returns its size in bytes.
+               tokenizer_dir: Path | None = None, sync: bool = True) -> int:
+    """Writes the GGUF to out_path (fsynced unless `sync` is False); returns its size in bytes.
 
     `tokenizer_dir` is where the tokenizer files are when they are not beside the weights: a Trainer's
     checkpoint-N/ folders have none unless the tokenizer was passed to the Trainer, but the run's root has it.
@@ -78,50 +79,48 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
         raw = gguf.GGMLQuantizationType.BF16 if target == "BF16" else None
         w.add_tensor_info(t.gguf_name, t.shape, np.dtype(np_dtype), int(np.prod(t.shape)) * WIDTH[target], raw)
 
-    w.write_header_to_file(path=out_path)
-    w.write_kv_data_to_file()
-    w.write_ti_data_to_file()
-    assert w.fout is not None
-    fout = w.fout[0]
+    reporter.phase("metadata")
+    return write_file(w, plan, out_path, reporter, sync)
+
+
+def write_file(w: gguf.GGUFWriter, plan: Plan, out_path: Path, reporter: Reporter, sync: bool = True) -> int:
+    """Header from the filled writer, then the tensors' data streamed by a pool of threads (stream.py)."""
+    header, offsets, data_bytes = header_bytes(w)
     align = w.data_alignment
-
-    def pad() -> None:
-        n = (-fout.tell()) % align
-        if n:
-            fout.write(b"\0" * n)
-
+    data_start = -(-len(header) // align) * align
+    end = data_start + data_bytes
+    items = [Item(name, data_start + offsets[i], "F32", array=arr) for i, (name, arr) in enumerate(plan.extras.items())]
+    base = len(items)
+    for k, t in enumerate(plan.tensors):
+        items.append(Item(t.hf_name or t.gguf_name, data_start + offsets[base + k], plan.target(t),
+                          source=plan.sources[t.hf_name] if t.hf_name else None, transform=t.transform))
     total = plan.data_bytes
-    n_tensors = len(plan.extras) + len(plan.tensors)
     done = 0
-    index = 0
+    finished = 0
 
-    def on_chunk(n: int) -> None:
-        nonlocal done
+    def on_block(n: int, tensors_finished: int) -> None:
+        nonlocal done, finished
         done += n
-        reporter.progress("convert", index, n_tensors, done, total)
+        finished += tensors_finished
+        reporter.progress("convert", finished, len(items), done, total, force=finished == len(items))
 
-    for arr in plan.extras.values():
-        pad()
-        fout.write(arr.tobytes())
-        index += 1
-        on_chunk(arr.nbytes)
-    for t in plan.tensors:
-        pad()
-        src = plan.sources[t.hf_name]  # type: ignore[index]
-        data = src.load()
-        problems = write_tensor(fout, data, src.dtype, plan.target(t), t.transform, hp.n_head, hp.n_head_kv,
-                                on_chunk)
-        del data  # unmaps the source pages, keeping memory bounded by one tensor
-        index += 1
-        if "nonfinite" in problems:
-            reporter.warn(f"tensor {t.hf_name} contains NaN or Inf values; the model will produce garbage")
-        if "overflow" in problems:
-            reporter.warn(f"tensor {t.hf_name} has values beyond F16's range (65504) that became Inf; "
-                          f"convert with --outtype bf16")
-        reporter.progress("convert", index, n_tensors, done, total, force=index == n_tensors)
-    pad()
-    fout.flush()
-    os.fsync(fout.fileno())
-    size = fout.tell()
-    w.close()
-    return size
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        pwrite_all(fd, header, 0)
+        reporter.phase("header")
+        problems = StreamWriter(fd, plan.hp.n_head, plan.hp.n_head_kv, on_block=on_block).write(items)
+        os.ftruncate(fd, end)  # the padding after the last tensor (and any gaps) reads as zeros
+        reporter.phase("tensors")
+        for idx in sorted(problems):
+            name = items[idx].name
+            if "nonfinite" in problems[idx]:
+                reporter.warn(f"tensor {name} contains NaN or Inf values; the model will produce garbage")
+            if "overflow" in problems[idx]:
+                reporter.warn(f"tensor {name} has values beyond F16's range (65504) that became Inf; "
+                              f"convert with --outtype bf16")
+        if sync:
+            os.fsync(fd)
+            reporter.phase("fsync")
+    finally:
+        os.close(fd)
+    return end

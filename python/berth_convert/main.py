@@ -11,7 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import CONVERTER_VERSION
+from . import CONVERTER_VERSION, STARTED
 from .convert import make_plan, write_gguf
 from .errors import Cancelled, ConvertError
 from .progress import Reporter
@@ -34,6 +34,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="folder with the tokenizer files when model_path has none (e.g. a Trainer run's root)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="quantizer threads")
     p.add_argument("--json-progress", action="store_true", help="JSON lines on stdout")
+    p.add_argument("--no-fsync", action="store_true",
+                   help="do not fsync the output (benchmarks only: after a crash the file may be incomplete)")
     p.add_argument("--version", action="version", version=f"berth-convert {CONVERTER_VERSION}")
     return p.parse_args(argv)
 
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace, reporter: Reporter, partials: list[Path]) -> t
         raise ConvertError("INVALID_REQUEST", f"--quantization {quantization} contradicts --outtype {outtype}")
     check_paths(model_dir, out)
     plan = make_plan(model_dir, outtype, reporter)
+    reporter.phase("plan")
     quantized = quantization not in ("F16", "BF16")
     needed = plan.data_bytes + MARGIN_BYTES + (estimate_bytes(quantization, plan.n_params) if quantized else 0)
     check_disk(out.parent, needed)
@@ -100,26 +103,33 @@ def run(args: argparse.Namespace, reporter: Reporter, partials: list[Path]) -> t
     if quantized:
         unquantized = out.with_name(out.name + f".{outtype.lower()}.partial")
         partials.append(unquantized)
-        write_gguf(plan, model_dir, unquantized, reporter, tokenizer_dir)
+        # the intermediate is deleted once quantized: no fsync for it (the quantized output is synced below)
+        write_gguf(plan, model_dir, unquantized, reporter, tokenizer_dir, sync=False)
         quantize(unquantized, partial, quantization, max(1, args.threads),
                  estimate_bytes(quantization, plan.n_params), reporter)
         unquantized.unlink()
-        with open(partial, "rb+") as f:
-            os.fsync(f.fileno())
+        reporter.phase("quantize")
+        if not args.no_fsync:
+            with open(partial, "rb+") as f:
+                os.fsync(f.fileno())
+            reporter.phase("fsync")
     else:
-        write_gguf(plan, model_dir, partial, reporter, tokenizer_dir)
+        write_gguf(plan, model_dir, partial, reporter, tokenizer_dir, sync=not args.no_fsync)
     os.replace(partial, out)
-    dir_fd = os.open(out.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    if not args.no_fsync:
+        dir_fd = os.open(out.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    reporter.phase("rename")
     return out, out.stat().st_size
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     reporter = Reporter(args.json_progress)
+    reporter.phases["imports"] = round(reporter.started - STARTED, 3)
     partials: list[Path] = []
 
     def on_signal(signum, _frame):
@@ -157,5 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             os._exit(err.exit_code)
         return err.exit_code
     reporter.log(f"wrote {path} ({size} bytes) in {reporter.elapsed():.1f}s")
-    reporter.event({"event": "done", "path": str(path), "bytes": size, "elapsed_s": reporter.elapsed()})
+    reporter.log(f"phases: {reporter.phases_line()}")
+    reporter.event({"event": "done", "path": str(path), "bytes": size, "elapsed_s": reporter.elapsed(),
+                    "phases_s": reporter.phases})
     return 0

@@ -16,9 +16,20 @@ class Reporter:
         self.min_interval_s = min_interval_s
         self.started = time.monotonic()
         self._last_emit = 0.0
+        self._mark = self.started
+        self.phases: dict[str, float] = {}
 
     def elapsed(self) -> float:
         return round(time.monotonic() - self.started, 3)
+
+    def phase(self, name: str) -> None:
+        """Ends the phase `name` now: its seconds (since the previous phase ended) go into `phases`."""
+        now = time.monotonic()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self._mark, 3)
+        self._mark = now
+
+    def phases_line(self) -> str:
+        return ", ".join(f"{k} {v:.2f}s" for k, v in self.phases.items())
 
     def log(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)

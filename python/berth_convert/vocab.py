@@ -62,19 +62,15 @@ def _sentencepiece(w, model_dir: Path, path: Path, tok_config: dict[str, Any], n
     tokens = [f"[PAD{i}]".encode() for i in range(n_vocab)]
     scores = [-10000.0] * n_vocab
     types = [T.UNUSED] * n_vocab
-    for i in range(sp.vocab_size()):
-        t = T.NORMAL
-        if sp.IsUnknown(i):
-            t = T.UNKNOWN
-        elif sp.IsControl(i):
-            t = T.CONTROL
-        elif sp.IsUnused(i):
-            t = T.UNUSED
-        elif sp.IsByte(i):
-            t = T.BYTE
-        tokens[i] = sp.IdToPiece(i).encode("utf-8")
-        scores[i] = sp.GetScore(i)
-        types[i] = t
+    # the C++ processor's methods directly (sentencepiece's Python wrappers add a call each): ~3x faster here
+    proc = getattr(sp, "_processor", sp)
+    piece, score = proc.IdToPiece, proc.GetScore
+    unknown, control, unused, byte = proc.IsUnknown, proc.IsControl, proc.IsUnused, proc.IsByte
+    ids = range(sp.vocab_size())
+    tokens[:len(ids)] = [piece(i).encode("utf-8") for i in ids]
+    scores[:len(ids)] = [score(i) for i in ids]
+    types[:len(ids)] = [T.UNKNOWN if unknown(i) else T.CONTROL if control(i) else T.UNUSED if unused(i) else
+                        T.BYTE if byte(i) else T.NORMAL for i in ids]
     # Added tokens: added_tokens.json as user-defined; tokenizer_config's decoder entries as control when special.
     for content, i in _json(model_dir / "added_tokens.json").items():
         _check_size(int(i) + 1, n_vocab, "added_tokens.json")

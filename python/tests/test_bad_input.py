@@ -152,14 +152,15 @@ def test_output_folder_missing(model, tmp_path):
     assert_failed(run_converter(model, out), out, "OUTPUT_NOT_WRITABLE", "does not exist")
 
 
-def test_disk_full_mid_write(model, tmp_path):
+@pytest.mark.parametrize("outtype", ["f16", "bf16"])  # bf16 from bf16: the kernel's copy_file_range fails too
+def test_disk_full_mid_write(model, tmp_path, outtype):
     """RLIMIT_FSIZE (ulimit -f) makes the write fail part-way: Python ignores SIGXFSZ and gets EFBIG."""
     out = tmp_path / "o.gguf"
 
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
 
-    proc = run_converter(model, out, preexec_fn=limit)
+    proc = run_converter(model, out, "--outtype", outtype, preexec_fn=limit)
     assert_failed(proc, out, "INSUFFICIENT_DISK", "o.gguf", "size limit")
 
 

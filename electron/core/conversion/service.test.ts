@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Progress } from '../../../shared/events.js';
 import { makeTestApi } from '../test-support/core.js';
@@ -75,6 +75,28 @@ describe.skipIf(!haveVenv)('core.conversion with the real converter', () => {
     expect((await t.call('DELETE', `/api/conversions/cache/${id}`)).status).toBe(404);
     expect((await t.call('DELETE', '/api/conversions/cache/..%2F..%2Fetc')).status).toBe(400);
   }, 60_000);
+
+  it('quantizes on every core and keeps only <id>.gguf and <id>.json in the cache (no F16 intermediate)', async () => {
+    const logs: string[] = [];
+    const q8 = await t.core.conversion.convert({
+      modelPath: tiny,
+      quantization: 'Q8_0',
+      onLog: (line) => logs.push(line),
+    });
+    const cores = availableParallelism();
+    const command = logs.find((l) => l.includes('convert_to_gguf.py'));
+    expect(command).toContain(`--threads ${cores}`);
+    // the converter's own line, printed as it hands the F16 file to llama.cpp's quantizer
+    expect(logs.some((l) => l.includes(`quantizing to Q8_0 with llama.cpp (${cores} threads)`))).toBe(true);
+    const id = basename(q8.ggufPath, '.gguf');
+    const entries = readdirSync(t.core.paths.ggufCacheDir).filter((f) => f.startsWith(`${id}.`));
+    expect(entries.sort()).toEqual([`${id}.gguf`, `${id}.json`]);
+    expect(readdirSync(t.core.paths.ggufCacheDir).filter((f) => f.includes('partial'))).toEqual([]);
+    const listed = await t.call('GET', '/api/conversions/cache');
+    const entry = listed.body.entries.find((e: { id: string }) => e.id === id);
+    expect(entry).toMatchObject({ quantization: 'Q8_0', bytes: q8.bytes });
+    expect((await t.call('DELETE', `/api/conversions/cache/${id}`)).status).toBe(200);
+  }, 120_000);
 
   it('turns a converter error into a BerthError with its code and hint', async () => {
     await expect(
