@@ -107,11 +107,11 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
         on_chunk(arr.nbytes)
     for t in plan.tensors:
         pad()
-        src = plan.sources[t.hf_name]  # type: ignore[index]
-        data = src.load()
-        problems = write_tensor(fout, data, src.dtype, plan.target(t), t.transform, hp.n_head, hp.n_head_kv,
-                                on_chunk)
-        del data  # unmaps the source pages, keeping memory bounded by one tensor
+        problems: list[str] = []
+        for data, dtype in t.read(plan.sources):  # one piece (one expert of a stacked tensor) at a time
+            problems += write_tensor(fout, data, dtype, plan.target(t), t.transform, hp.n_head, hp.n_head_kv,
+                                     on_chunk)
+            del data  # unmaps the source pages, keeping memory bounded by one tensor
         index += 1
         if "nonfinite" in problems:
             reporter.warn(f"tensor {t.hf_name} contains NaN or Inf values; the model will produce garbage")
