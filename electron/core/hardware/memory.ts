@@ -15,20 +15,24 @@ export function dtypeBytes(dtype: string | undefined): number {
   return 2;
 }
 
-/** Which engine holds the cache: they size sliding-window layers differently. */
-export type KvEngine = 'vllm' | 'llamacpp';
-
-/** llama.cpp's default micro-batch (n_ubatch); its sliding-window cache holds the window plus one of them. */
-export const LLAMACPP_UBATCH = 512;
+/** Which engine holds the cache: they size sliding-window layers differently. 'llamacpp' is Berth's built-in one. */
+export type KvEngine = 'vllm' | 'ollama' | 'llamacpp';
 
 /**
- * Tokens a sliding-window layer keeps per sequence. vLLM: the window. llama.cpp (llama_kv_cache_iswa, without
- * swa_full): window x sequences + one micro-batch, padded to 256 cells, never more than the full cache.
+ * The micro-batch (n_ubatch) llama.cpp's sliding-window cache adds to the window: llama.cpp's default 512
+ * (Ollama), 513 in node-llama-cpp (Berth's built-in engine), which adds one for models with a sliding window.
+ */
+export const SWA_UBATCH: Record<Exclude<KvEngine, 'vllm'>, number> = { ollama: 512, llamacpp: 513 };
+
+/**
+ * Cells a sliding-window layer keeps, all sequences together. vLLM: the window per sequence. llama.cpp
+ * (llama_kv_cache_iswa, without swa_full): window + one micro-batch per sequence, padded to 256 cells, never
+ * more than the full cache.
  */
 export function slidingCells(window: number, context: number, parallel: number, engine: KvEngine): number {
   if (engine === 'vllm') return Math.min(context, window) * parallel;
-  const full = Math.ceil(context / 256) * 256 * parallel;
-  return Math.min(full, Math.ceil((window * parallel + LLAMACPP_UBATCH) / 256) * 256);
+  const full = Math.ceil(context / 256) * 256;
+  return Math.min(full, Math.ceil((window + SWA_UBATCH[engine]) / 256) * 256) * parallel;
 }
 
 /**

@@ -108,11 +108,15 @@ describe('sliding-window layers in the KV cache', () => {
     expect(GEMMA3_4B).toMatchObject({ sliding_window: 1024, sliding_window_layers: 29, num_layers: 34 });
   });
 
-  it('local layers hold only the window: vLLM the window, llama.cpp the window + a 512-token batch', () => {
+  it('local layers hold only the window: vLLM the window, llama.cpp the window + a micro-batch', () => {
     const perToken = 2 * 4 * 256 * 2; // K and V, 4 KV heads, head dim 256, f16
-    // 5 global layers x 32768 tokens + 29 local layers x 1024 (vLLM) or 1536 (llama.cpp) cells
+    // 5 global layers x 32768 tokens + 29 local layers x 1024 (vLLM), 1024 + 512 = 1536 (Ollama) or
+    // 1024 + 513 padded to 256 = 1792 (node-llama-cpp) cells
     expect(kvCacheBytes(GEMMA3_4B, 32768, 2, 1, 'vllm')).toBe(perToken * (5 * 32768 + 29 * 1024));
-    expect(kvCacheBytes(GEMMA3_4B, 32768, 2, 1, 'llamacpp')).toBe(perToken * (5 * 32768 + 29 * 1536));
+    expect(kvCacheBytes(GEMMA3_4B, 32768, 2, 1, 'ollama')).toBe(perToken * (5 * 32768 + 29 * 1536));
+    expect(kvCacheBytes(GEMMA3_4B, 32768, 2, 1, 'llamacpp')).toBe(perToken * (5 * 32768 + 29 * 1792));
+    // two sequences: each has its own window
+    expect(slidingCells(1024, 32768, 2, 'llamacpp')).toBe(2 * 1792);
     // shorter than the window: every layer holds the context
     expect(kvCacheBytes(GEMMA3_4B, 512, 2, 1, 'vllm')).toBe(perToken * 34 * 512);
     expect(slidingCells(1024, 512, 1, 'llamacpp')).toBe(512);
@@ -130,7 +134,7 @@ describe('sliding-window layers in the KV cache', () => {
     const llama = r.options.find((o) => o.backend === 'llamacpp')!;
     expect(llama.memory.kv_cache_bytes).toBe(kvCacheBytes(GEMMA3_4B, 32768, 2, 1, 'llamacpp'));
     expect(llama.reasons).toContain(
-      'KV cache: 29 of 34 layers use a 1024-token sliding window and hold 1536 tokens (the window + one 512-token batch, as llama.cpp allocates); the other 5 hold the full 32768.',
+      'KV cache: 29 of 34 layers use a 1024-token sliding window and hold 1792 tokens (the window + one 513-token batch, padded to 256, as llama.cpp allocates); the other 5 hold the full 32768.',
     );
   });
 });

@@ -20,6 +20,7 @@ import {
   kvCacheBytes,
   llamaCppOverheadBytes,
   MIB,
+  SWA_UBATCH,
   slidingCells,
   usableGpus,
   vllmOverheadBytes,
@@ -51,7 +52,7 @@ const ASSUMPTIONS = [
   `"fits" leaves ${Math.round((1 - HEADROOM) * 100)}% of the available memory free; "tight" uses up to all of it.`,
   'vLLM: weights in the checkpoint dtype (float32 loads as float16); overhead = CUDA context, NCCL and CUDA graphs (1 GiB) + activations of a 2048-token prefill chunk + float32 logits for 256 sequences; it must fit in gpu_memory_utilization x total VRAM, which must not exceed the VRAM free now.',
   "Ollama / built-in engine: weights = the tensor data of the GGUF llama.cpp's quantizer writes (its per-tensor rules); KV cache in f16; overhead = 300 MiB context per GPU + a 512-token compute buffer with flash attention.",
-  'KV cache = 2 x layers x KV heads x head dim x context x bytes per element x parallel sequences; a sliding-window layer (Gemma 2 / 3) holds only its window (vLLM) or window + one 512-token batch, padded to 256 (llama.cpp).',
+  'KV cache = 2 x layers x KV heads x head dim x context x bytes per element x parallel sequences; a sliding-window layer (Gemma 2 / 3) holds only its window (vLLM) or window + one 512-token batch (513 in the built-in engine), padded to 256 (llama.cpp).',
   'Mixture of experts: every expert is resident (weights = all parameters); only the active parameters run per token.',
 ];
 
@@ -140,10 +141,10 @@ function shapeNotes(
   }
   const sliding = shape.sliding_window ? (shape.sliding_window_layers ?? 0) : 0;
   if (sliding > 0 && shape.sliding_window) {
-    const engine: KvEngine = o.backend === 'vllm' ? 'vllm' : 'llamacpp';
+    const engine: KvEngine = o.backend;
     const cells = slidingCells(shape.sliding_window, context, parallel, engine);
     notes.push(
-      `KV cache: ${sliding} of ${shape.num_layers} layers use a ${shape.sliding_window}-token sliding window and hold ${cells} tokens${engine === 'llamacpp' ? ' (the window + one 512-token batch, as llama.cpp allocates)' : ''}; the other ${shape.num_layers - sliding} hold the full ${context * parallel}.`,
+      `KV cache: ${sliding} of ${shape.num_layers} layers use a ${shape.sliding_window}-token sliding window and hold ${cells} tokens${engine === 'llamacpp' ? ` (the window + one ${SWA_UBATCH[engine]}-token batch, padded to 256, as llama.cpp allocates)` : ''}; the other ${shape.num_layers - sliding} hold the full ${context * parallel}.`,
     );
   }
   return notes;
@@ -336,7 +337,7 @@ function ggufOption(
 ): DeploymentOption {
   const shape = model.shape;
   const installed = Boolean(status?.installed);
-  const kv = kvCacheBytes(shape, context, 2, parallel, 'llamacpp');
+  const kv = kvCacheBytes(shape, context, 2, parallel, name);
   const gpus = ggufGpus(system, name, status);
   const sizeOf = (q: Quantization) => predictGgufSize(shape, q, model.tokenizer ?? {});
   const base = {
