@@ -21,6 +21,13 @@ export const ModelShapeSchema = z.object({
   tie_word_embeddings: z.boolean(),
   /** config.json's torch_dtype / dtype, e.g. "bfloat16". */
   torch_dtype: z.string().optional(),
+  /** Mixture of experts: experts per layer, experts used per token, and each expert's intermediate size. */
+  num_experts: z.number().int().optional(),
+  num_experts_used: z.number().int().optional(),
+  expert_intermediate_size: z.number().int().optional(),
+  /** Sliding-window attention: the window, and how many layers use it (the others attend to everything). */
+  sliding_window: z.number().int().optional(),
+  sliding_window_layers: z.number().int().optional(),
 });
 export type ModelShape = z.infer<typeof ModelShapeSchema>;
 
@@ -100,6 +107,8 @@ export const CheckpointSchema = z.object({
   size_bytes: z.number().optional(),
   /** Exact parameter count from the tensor headers (undefined for .bin-only checkpoints). */
   parameters: z.number().optional(),
+  /** Mixture of experts: parameters one token runs through (the used experts, not all of them). */
+  active_parameters: z.number().optional(),
   dtypes: z.array(z.string()).default([]),
   vllm_servable: VerdictSchema.optional(),
   gguf_convertible: VerdictSchema.optional(),

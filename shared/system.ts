@@ -133,6 +133,8 @@ export const RecommendationSchema = z.object({
   model: z.object({
     architecture: z.string(),
     parameters: z.number(),
+    /** Mixture of experts: parameters one token runs through. */
+    active_parameters: z.number().optional(),
     dtype: z.string(),
     context_length: z.number().int(),
     path: z.string().optional(),

@@ -18,6 +18,7 @@ from .vocab import write_vocab
 
 FTYPES = {"F16": gguf.LlamaFileType.MOSTLY_F16, "BF16": gguf.LlamaFileType.MOSTLY_BF16}
 WIDTH = {"F32": 4, "F16": 2, "BF16": 2}
+WIDTH_SOURCE = {**WIDTH, "F64": 8}
 
 
 @dataclass
@@ -83,6 +84,32 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
     return write_file(w, plan, out_path, reporter, sync)
 
 
+def part_source(src: TensorSource, index: tuple | None) -> TensorSource:
+    """One expert of a checkpoint tensor: `src[index]`, where index is leading integers and at most one slice of
+    the next dimension (the whole remaining dimensions), so the part is one contiguous run of the file."""
+    if index is None:
+        return src
+    lead: list[int] = []
+    cut: slice | None = None
+    for i in index:
+        if isinstance(i, slice):
+            cut = i
+            break
+        lead.append(int(i))
+    dims = list(src.shape)
+    d = len(lead)
+    start, stop = (0, dims[d]) if cut is None else (cut.start or 0, dims[d] if cut.stop is None else cut.stop)
+    shape = tuple([stop - start] + dims[d + 1:])
+    row = int(np.prod(dims[d + 1:], dtype=np.int64))
+    first = 0
+    for k, i in enumerate(lead):
+        first = first * dims[k] + i
+    first = (first * dims[d] + start) * row  # element index of the part's first value
+    width = src.n_elements and WIDTH_SOURCE[src.dtype]
+    offset = None if src.offset is None else src.offset + first * width
+    return TensorSource(src.name, src.dtype, shape, src.file, lambda: src.load()[index], offset)
+
+
 def write_file(w: gguf.GGUFWriter, plan: Plan, out_path: Path, reporter: Reporter, sync: bool = True) -> int:
     """Header from the filled writer, then the tensors' data streamed by a pool of threads (stream.py)."""
     header, offsets, data_bytes = header_bytes(w)
@@ -92,8 +119,16 @@ def write_file(w: gguf.GGUFWriter, plan: Plan, out_path: Path, reporter: Reporte
     items = [Item(name, data_start + offsets[i], "F32", array=arr) for i, (name, arr) in enumerate(plan.extras.items())]
     base = len(items)
     for k, t in enumerate(plan.tensors):
-        items.append(Item(t.hf_name or t.gguf_name, data_start + offsets[base + k], plan.target(t),
-                          source=plan.sources[t.hf_name] if t.hf_name else None, transform=t.transform))
+        offset = data_start + offsets[base + k]
+        if not t.parts:
+            items.append(Item(t.hf_name or t.gguf_name, offset, plan.target(t),
+                              source=plan.sources[t.hf_name] if t.hf_name else None, transform=t.transform))
+            continue
+        # a stacked expert tensor: its parts (one expert each) written one after another, each streamed alone
+        for name, index in t.parts:
+            part = part_source(plan.sources[name], index)
+            items.append(Item(name, offset, plan.target(t), source=part, transform=t.transform))
+            offset += part.n_elements * WIDTH[plan.target(t)]
     total = plan.data_bytes
     done = 0
     finished = 0

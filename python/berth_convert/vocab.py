@@ -27,7 +27,7 @@ def write_vocab(w: gguf.GGUFWriter, model_dir: Path, arch: str, n_vocab: int, re
     prefer_bpe = arch == "phi3" and tok_config.get("tokenizer_class") == "GPT2Tokenizer"
     if spm.is_file() and not prefer_bpe:
         kind = _sentencepiece(w, model_dir, spm, tok_config, n_vocab)
-        if arch == "gemma2":
+        if arch in ("gemma2", "gemma3"):  # Gemma tokenizers add no space prefix
             w.add_add_space_prefix(False)
     elif tok_json.is_file():
         kind = _bpe(w, model_dir, tok_json, n_vocab, reporter)

@@ -8,6 +8,11 @@ const llama = await getLlama({ gpu: false, build: 'never', logLevel: "error" });
 const model = await llama.loadModel({ modelPath: job.model });
 const out = {
   file_type: model.fileInfo.metadata.general.file_type ?? null,
+  // [expert_count, expert_used_count] as llama.cpp read them, null for a dense model
+  experts: (() => {
+    const a = model.fileInfo.metadata[model.fileInfo.metadata.general.architecture] ?? {};
+    return a.expert_count ? [a.expert_count, a.expert_used_count] : null;
+  })(),
   tokenized: (job.texts ?? []).map((t) => model.tokenize(t, false)),
   logprobs: [],
 };

@@ -110,11 +110,11 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
         on_chunk(arr.nbytes)
     for t in plan.tensors:
         pad()
-        src = plan.sources[t.hf_name]  # type: ignore[index]
-        data = src.load()
-        problems = write_tensor(fout, data, src.dtype, plan.target(t), t.transform, hp.n_head, hp.n_head_kv,
-                                on_chunk)
-        del data  # unmaps the source pages, keeping memory bounded by one tensor
+        problems: list[str] = []
+        for data, dtype in t.read(plan.sources):  # whole arrays; one expert at a time for a stacked tensor
+            problems += write_tensor(fout, data, dtype, plan.target(t), t.transform, hp.n_head, hp.n_head_kv,
+                                     on_chunk)
+            del data
         index += 1
         if "nonfinite" in problems:
             warnings.append(f"tensor {t.hf_name} contains NaN or Inf values; the model will produce garbage")

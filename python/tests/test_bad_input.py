@@ -138,6 +138,22 @@ def test_unsupported_architecture_lists_supported(model, tmp_path):
     assert "Qwen3ForCausalLM" in error["hint"] and "Gemma2ForCausalLM" in error["hint"]
 
 
+@pytest.mark.parametrize("arch, nearest", [("Qwen2MoeForCausalLM", "Qwen3MoeForCausalLM"),
+                                            ("Gemma3nForConditionalGeneration", "Gemma3ForConditionalGeneration"),
+                                            ("Olmo3ForCausalLM", "Olmo2ForCausalLM"),
+                                            ("LlavaForConditionalGeneration", "LlamaForCausalLM")])
+def test_unsupported_architecture_names_nearest_relative(model, tmp_path, arch, nearest):
+    config = json.loads((model / "config.json").read_text())
+    config["architectures"] = [arch]
+    (model / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "o.gguf"
+    error = assert_failed(run_converter(model, out), out, "UNSUPPORTED_MODEL", arch)
+    assert f"nearest known relative: {nearest}" in error["message"]
+    for known in ("Gemma3ForCausalLM", "Qwen3MoeForCausalLM", "MixtralForCausalLM", "SmolLM3ForCausalLM",
+                  "Olmo2ForCausalLM", "GraniteForCausalLM", "Phi3ForCausalLM"):
+        assert known in error["hint"]
+
+
 def test_output_folder_not_writable(model):
     # /sys refuses new files even for root (chmod does not stop root, and tests here may run as root)
     out = Path("/sys/berth-test.gguf")

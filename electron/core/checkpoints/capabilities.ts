@@ -1,13 +1,24 @@
 import type { Verdict } from '../../../shared/checkpoints.js';
 
-/** Architectures the GGUF converter (python/convert_to_gguf.py) supports, exactly. */
+/**
+ * Architectures the GGUF converter (python/convert_to_gguf.py) supports, exactly: the keys of its table,
+ * python/berth_convert/architectures.py ARCHITECTURES (python/tests/test_architectures.py checks they agree).
+ */
 export const GGUF_CONVERTIBLE_ARCHITECTURES = [
   'LlamaForCausalLM',
   'MistralForCausalLM',
   'Qwen2ForCausalLM',
+  'MixtralForCausalLM',
   'Qwen3ForCausalLM',
+  'Qwen3MoeForCausalLM',
   'Gemma2ForCausalLM',
+  'Gemma3ForCausalLM',
+  'Gemma3ForConditionalGeneration',
   'Phi3ForCausalLM',
+  'SmolLM3ForCausalLM',
+  'Olmo2ForCausalLM',
+  'GraniteForCausalLM',
+  'GraniteMoeForCausalLM',
 ] as const;
 
 /** Text-generation architectures vLLM serves (from vLLM's supported-models list). */
@@ -63,6 +74,7 @@ export const VLLM_ARCHITECTURES = [
   'Qwen2MoeForCausalLM',
   'Qwen3ForCausalLM',
   'Qwen3MoeForCausalLM',
+  'SmolLM3ForCausalLM',
   'StableLmForCausalLM',
   'Starcoder2ForCausalLM',
   'SolarForCausalLM',

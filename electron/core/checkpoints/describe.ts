@@ -147,6 +147,9 @@ export async function describeFolder(
     ...(step !== undefined ? { step } : {}),
     size_bytes: weights.bytes,
     ...(weights.parameters !== undefined ? { parameters: weights.parameters } : {}),
+    ...(activeParameters(weights, shape) !== undefined
+      ? { active_parameters: activeParameters(weights, shape) }
+      : {}),
     dtypes,
     vllm_servable: vllmVerdict(verdictInput),
     gguf_convertible: ggufVerdict(verdictInput),
@@ -174,6 +177,8 @@ interface Weights {
   files: string[];
   bytes: number;
   parameters: number | undefined;
+  /** Parameters in routed-expert tensors (mixture of experts), all experts together. */
+  expertParameters?: number;
   dtypes: string[];
   binOnly: boolean;
   errors: BerthErrorShape[];
@@ -220,18 +225,30 @@ async function readWeights(dir: string, files: Set<string>, isAdapter: boolean):
   if (shards.length > 0 || errors.length > 0) {
     let bytes = 0;
     let parameters = 0;
+    let expertParameters = 0;
     const dtypes = new Set<string>();
     await mapLimit(shards, 4, async (shard) => {
       try {
         const header = await readSafetensorsHeader(join(dir, shard));
         bytes += header.fileSize;
         parameters += header.parameters;
-        for (const t of header.tensors) dtypes.add(t.dtype);
+        for (const t of header.tensors) {
+          dtypes.add(t.dtype);
+          if (isRoutedExpert(t.name)) expertParameters += t.shape.reduce((p, d) => p * d, 1);
+        }
       } catch (error) {
         errors.push(fsError(error, join(dir, shard)).toJSON());
       }
     });
-    return { files: shards, bytes, parameters, dtypes: [...dtypes].sort(), binOnly: false, errors };
+    return {
+      files: shards,
+      bytes,
+      parameters,
+      expertParameters,
+      dtypes: [...dtypes].sort(),
+      binOnly: false,
+      errors,
+    };
   }
   const bins = [...files].filter((f) => /^(pytorch_model|adapter_model).*\.bin$/.test(f)).sort();
   if (bins.length > 0) {
@@ -253,4 +270,28 @@ async function readWeights(dir: string, files: Set<string>, isAdapter: boolean):
     ).toJSON(),
   );
   return { files: [], bytes: 0, parameters: undefined, dtypes: [], binOnly: false, errors };
+}
+
+/**
+ * A routed expert's weights: one expert per tensor (Qwen3-MoE `mlp.experts.7.up_proj`, Mixtral
+ * `block_sparse_moe.experts.7.w1`) or all experts in one 3-D tensor (GraniteMoe `block_sparse_moe.input_linear`,
+ * transformers' fused `mlp.experts.gate_up_proj`). Shared experts and the router run for every token.
+ */
+export function isRoutedExpert(name: string): boolean {
+  return (
+    /\.experts\.\d+\./.test(name) ||
+    /\.experts\.(gate_up_proj|gate_proj|up_proj|down_proj)(\.weight)?$/.test(name) ||
+    /\.block_sparse_moe\.(input_linear|output_linear)\.weight$/.test(name)
+  );
+}
+
+/**
+ * Parameters one token runs through: everything but the routed experts, plus `num_experts_used` of
+ * `num_experts` of them (every expert of a layer has the same size). Undefined for a dense model.
+ */
+function activeParameters(weights: Weights, shape: ModelShape | undefined): number | undefined {
+  const n = shape?.num_experts;
+  const used = shape?.num_experts_used;
+  if (!n || !used || !weights.parameters || !weights.expertParameters) return undefined;
+  return weights.parameters - weights.expertParameters + (weights.expertParameters / n) * used;
 }

@@ -13,7 +13,17 @@ type Defaults = Partial<
     | 'max_position_embeddings',
     number
   >
-> & { tie_word_embeddings?: boolean };
+> & {
+  tie_word_embeddings?: boolean;
+  head_dim?: number;
+  /** Mixture of experts: experts per layer and used per token. */
+  num_experts?: number;
+  num_experts_used?: number;
+  expert_intermediate_size?: number;
+  /** Sliding-window attention: the window and the layer pattern (every n-th layer global). */
+  sliding_window?: number;
+  global_every?: number;
+};
 
 /**
  * The defaults transformers' config classes fill in when config.json leaves a field out (from each
@@ -68,6 +78,9 @@ const TRANSFORMERS_DEFAULTS: Record<string, Defaults> = {
     num_key_value_heads: 4,
     max_position_embeddings: 8192,
     tie_word_embeddings: true,
+    head_dim: 256,
+    sliding_window: 4096,
+    global_every: 2,
   },
   phi3: {
     vocab_size: 32064,
@@ -77,6 +90,83 @@ const TRANSFORMERS_DEFAULTS: Record<string, Defaults> = {
     num_attention_heads: 32,
     max_position_embeddings: 4096,
     tie_word_embeddings: false,
+  },
+  gemma3_text: {
+    vocab_size: 262208,
+    hidden_size: 2304,
+    intermediate_size: 9216,
+    num_hidden_layers: 26,
+    num_attention_heads: 8,
+    num_key_value_heads: 4,
+    head_dim: 256,
+    max_position_embeddings: 131072,
+    tie_word_embeddings: true,
+    sliding_window: 4096,
+    global_every: 6,
+  },
+  qwen3_moe: {
+    vocab_size: 151936,
+    hidden_size: 2048,
+    intermediate_size: 6144,
+    num_hidden_layers: 24,
+    num_attention_heads: 32,
+    num_key_value_heads: 4,
+    max_position_embeddings: 32768,
+    tie_word_embeddings: false,
+    num_experts: 128,
+    num_experts_used: 8,
+    expert_intermediate_size: 768,
+  },
+  mixtral: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 14336,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    max_position_embeddings: 131072,
+    tie_word_embeddings: false,
+    num_experts: 8,
+    num_experts_used: 2,
+  },
+  smollm3: {
+    vocab_size: 128256,
+    hidden_size: 2048,
+    intermediate_size: 11008,
+    num_hidden_layers: 36,
+    num_attention_heads: 16,
+    num_key_value_heads: 4,
+    max_position_embeddings: 32768,
+    tie_word_embeddings: true,
+  },
+  olmo2: {
+    vocab_size: 50304,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    max_position_embeddings: 2048,
+    tie_word_embeddings: false,
+  },
+  granite: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    max_position_embeddings: 2048,
+    tie_word_embeddings: false,
+  },
+  granitemoe: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    max_position_embeddings: 2048,
+    tie_word_embeddings: false,
+    num_experts: 8,
+    num_experts_used: 2,
   },
   gpt2: {
     vocab_size: 50257,
@@ -133,7 +223,8 @@ export function modelShape(config: Record<string, unknown>): ModelShape {
   // Multimodal configs (Gemma 3, Llava, ...) keep the language model's facts in text_config.
   const text =
     isRecord(config.text_config) && !hasAny(config, 'hidden_size') ? { ...config.text_config } : config;
-  const defaults = TRANSFORMERS_DEFAULTS[model_type] ?? {};
+  const textType = typeof text.model_type === 'string' ? text.model_type : model_type;
+  const defaults = TRANSFORMERS_DEFAULTS[textType] ?? TRANSFORMERS_DEFAULTS[model_type] ?? {};
   const missing: string[] = [];
   const int = (field: keyof typeof ALIASES, required = true): number | undefined => {
     for (const key of ALIASES[field] ?? [field]) {
@@ -160,7 +251,9 @@ export function modelShape(config: Record<string, unknown>): ModelShape {
   }
   const kvHeads = int('num_key_value_heads', false) ?? (text.multi_query === true ? 1 : heads);
   const headDim =
-    typeof text.head_dim === 'number' && text.head_dim > 0 ? text.head_dim : Math.floor(hidden / heads);
+    typeof text.head_dim === 'number' && text.head_dim > 0
+      ? text.head_dim
+      : (defaults.head_dim ?? Math.floor(hidden / heads));
   const tie =
     typeof text.tie_word_embeddings === 'boolean'
       ? text.tie_word_embeddings
@@ -182,7 +275,43 @@ export function modelShape(config: Record<string, unknown>): ModelShape {
     rope_scaling: ropeScaling(text),
     tie_word_embeddings: tie,
     ...(typeof dtype === 'string' ? { torch_dtype: dtype } : {}),
+    ...experts(text, defaults),
+    ...slidingWindow(text, defaults, layers),
   };
+}
+
+const posInt = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+
+/** Mixture of experts: num_local_experts (transformers 5, Mixtral, Granite) or num_experts (Qwen's hub configs). */
+function experts(text: Record<string, unknown>, defaults: Defaults): Partial<ModelShape> {
+  const n = posInt(text.num_local_experts) ?? posInt(text.num_experts) ?? defaults.num_experts;
+  const used = posInt(text.num_experts_per_tok) ?? defaults.num_experts_used;
+  if (!n || !used) return {};
+  const size = posInt(text.moe_intermediate_size) ?? defaults.expert_intermediate_size;
+  return { num_experts: n, num_experts_used: used, ...(size ? { expert_intermediate_size: size } : {}) };
+}
+
+/**
+ * Sliding-window attention and how many layers use it: config.json's layer_types when it lists them, else the
+ * family's fixed pattern (Gemma 2: every other layer global; Gemma 3: every 6th). Qwen's sliding window only
+ * applies with use_sliding_window; Mistral's is ignored by llama.cpp and by vLLM's current models, so it is
+ * not counted.
+ */
+function slidingWindow(
+  text: Record<string, unknown>,
+  defaults: Defaults,
+  layers: number,
+): Partial<ModelShape> {
+  const every = defaults.global_every;
+  const window = posInt(text.sliding_window) ?? defaults.sliding_window;
+  if (!window || !every) return {};
+  const types = Array.isArray(text.layer_types) ? text.layer_types : undefined;
+  const pattern = posInt(text.sliding_window_pattern) ?? posInt(text._sliding_window_pattern) ?? every;
+  const sliding = types
+    ? types.filter((t) => t === 'sliding_attention').length
+    : Array.from({ length: layers }, (_, i) => (i + 1) % pattern !== 0).filter(Boolean).length;
+  return { sliding_window: window, sliding_window_layers: sliding };
 }
 
 /** rope_scaling as transformers 4 wrote it, or transformers 5's rope_parameters when it scales. */

@@ -31,7 +31,8 @@ type Category =
   | 'ffn_down'
   | 'pos_embd'
   | 'norm'
-  | 'bias';
+  | 'bias'
+  | 'router';
 
 /** One tensor as it appears in the GGUF: ne0 is the row length (the input features), rows the rest. */
 export interface TensorSpec {
@@ -40,12 +41,16 @@ export interface TensorSpec {
   ne0: number;
   rows: number;
   layer?: number;
+  /** A routed expert tensor (ffn_*_exps: all experts of the layer stacked). */
+  experts?: boolean;
 }
 
 /**
  * The tensors llama.cpp's converter writes for a model shape, named as in the GGUF. Covers the dense
  * decoder families Berth converts: Llama / Mistral / Qwen2 / Qwen3 / Gemma / Gemma-2 (separate q/k/v, gated
- * MLP), Phi-3 (fused qkv and gate_up), GPT-2 (fused qkv with biases, plain MLP, learned positions).
+ * MLP), Phi-3 (fused qkv and gate_up), GPT-2 (fused qkv with biases, plain MLP, learned positions), and the
+ * newer ones: Gemma 3 (post-norms, q/k norms), OLMo 2 (post-norms only, q/k norms over the whole projection),
+ * mixture of experts (Qwen3-MoE, Mixtral, GraniteMoe: a router and stacked ffn_{gate,up,down}_exps).
  */
 export function modelTensors(shape: ModelShape): TensorSpec[] {
   const h = shape.hidden_size;
@@ -54,6 +59,11 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
   const kvDim = shape.num_kv_heads * hd;
   const ff = shape.intermediate_size ?? 4 * h;
   const type = shape.model_type.toLowerCase();
+  const gemmaNorms = type === 'gemma2' || type.startsWith('gemma3');
+  const headNorms = type === 'qwen3' || type === 'qwen3_moe' || type.startsWith('gemma3');
+  const olmo2 = type === 'olmo2';
+  const nExp = shape.num_experts ?? 0;
+  const ffExp = shape.expert_intermediate_size ?? ff;
   const fusedQkv = type === 'phi3' || type === 'gpt2';
   const gated = type !== 'gpt2';
   const fusedGateUp = type === 'phi3';
@@ -67,7 +77,7 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
     const b = `blk.${i}`;
     const t = (name: string, category: Category, ne0: number, rows: number) =>
       out.push({ name: `${b}.${name}`, category, ne0, rows, layer: i });
-    t('attn_norm.weight', 'norm', h, 1);
+    if (!olmo2) t('attn_norm.weight', 'norm', h, 1);
     if (fusedQkv) {
       t('attn_qkv.weight', 'attn_qkv', h, qDim + 2 * kvDim);
       if (qkvBias) t('attn_qkv.bias', 'bias', qDim + 2 * kvDim, 1);
@@ -80,26 +90,36 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
         t('attn_k.bias', 'bias', kvDim, 1);
         t('attn_v.bias', 'bias', kvDim, 1);
       }
-      if (type === 'qwen3') {
+      if (headNorms) {
         t('attn_q_norm.weight', 'norm', hd, 1);
         t('attn_k_norm.weight', 'norm', hd, 1);
+      } else if (olmo2) {
+        t('attn_q_norm.weight', 'norm', qDim, 1);
+        t('attn_k_norm.weight', 'norm', kvDim, 1);
       }
     }
     t('attn_output.weight', 'attn_output', qDim, h);
     if (type === 'gpt2') t('attn_output.bias', 'bias', h, 1);
-    if (type === 'gemma2') t('post_attention_norm.weight', 'norm', h, 1);
-    t('ffn_norm.weight', 'norm', h, 1);
-    if (fusedGateUp) t('ffn_up.weight', 'ffn_up', h, 2 * ff);
+    if (gemmaNorms || olmo2) t('post_attention_norm.weight', 'norm', h, 1);
+    if (!olmo2) t('ffn_norm.weight', 'norm', h, 1);
+    if (nExp > 0) {
+      t('ffn_gate_inp.weight', 'router', h, nExp);
+      const e = (name: string, category: Category, ne0: number, rows: number) =>
+        out.push({ name: `${b}.${name}`, category, ne0, rows, layer: i, experts: true });
+      e('ffn_gate_exps.weight', 'ffn_gate', h, nExp * ffExp);
+      e('ffn_up_exps.weight', 'ffn_up', h, nExp * ffExp);
+      e('ffn_down_exps.weight', 'ffn_down', ffExp, nExp * h);
+    } else if (fusedGateUp) t('ffn_up.weight', 'ffn_up', h, 2 * ff);
     else {
       if (gated) t('ffn_gate.weight', 'ffn_gate', h, ff);
       t('ffn_up.weight', 'ffn_up', h, ff);
     }
-    t('ffn_down.weight', 'ffn_down', ff, h);
+    if (nExp === 0) t('ffn_down.weight', 'ffn_down', ff, h);
     if (type === 'gpt2') {
       t('ffn_up.bias', 'bias', ff, 1);
       t('ffn_down.bias', 'bias', h, 1);
     }
-    if (type === 'gemma2') t('post_ffw_norm.weight', 'norm', h, 1);
+    if (gemmaNorms || olmo2) t('post_ffw_norm.weight', 'norm', h, 1);
   }
   out.push({ name: 'output_norm.weight', category: 'norm', ne0: h, rows: 1 });
   if (!shape.tie_word_embeddings)
@@ -110,6 +130,19 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
 /** Parameters of a model shape (what the tensors hold). */
 export function countParameters(shape: ModelShape): number {
   return modelTensors(shape).reduce((sum, t) => sum + t.ne0 * t.rows, 0);
+}
+
+/**
+ * Parameters one token runs through: for a mixture of experts, `num_experts_used` of the `num_experts`
+ * routed experts and everything else; for a dense model, all of them.
+ */
+export function countActiveParameters(shape: ModelShape): number {
+  const n = shape.num_experts ?? 0;
+  const used = shape.num_experts_used ?? n;
+  return modelTensors(shape).reduce(
+    (sum, t) => sum + (t.experts && n > 0 ? (t.ne0 * t.rows * used) / n : t.ne0 * t.rows),
+    0,
+  );
 }
 
 // llama.cpp: use_more_bits() in src/llama-quant.cpp (C integer division).
@@ -127,6 +160,8 @@ function wantsMoreBits(i: number, n: number): boolean {
  * F16 / BF16 are the converter's own output: 2-D tensors in that type, 1-D ones F32.
  */
 export function ggufTensorType(t: TensorSpec, quantization: Quantization, shape: ModelShape): GgmlType {
+  // the expert router stays F32, as the converter writes it and llama.cpp's quantizer leaves it
+  if (t.category === 'router') return 'F32';
   const oneD = t.rows === 1;
   const source: GgmlType = oneD ? 'F32' : quantization === 'BF16' ? 'BF16' : 'F16';
   if (quantization === 'F16' || quantization === 'BF16') return source;

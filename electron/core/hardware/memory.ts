@@ -15,14 +15,44 @@ export function dtypeBytes(dtype: string | undefined): number {
   return 2;
 }
 
-/** KV cache: 2 (K and V) x layers x KV heads x head dim x context x bytes per element x parallel sequences. */
+/** Which engine holds the cache: they size sliding-window layers differently. 'llamacpp' is Berth's built-in one. */
+export type KvEngine = 'vllm' | 'ollama' | 'llamacpp';
+
+/**
+ * The micro-batch (n_ubatch) llama.cpp's sliding-window cache adds to the window: llama.cpp's default 512
+ * (Ollama), 513 in node-llama-cpp (Berth's built-in engine), which adds one for models with a sliding window.
+ */
+export const SWA_UBATCH: Record<Exclude<KvEngine, 'vllm'>, number> = { ollama: 512, llamacpp: 513 };
+
+/**
+ * Cells a sliding-window layer keeps, all sequences together. vLLM: the window per sequence. llama.cpp
+ * (llama_kv_cache_iswa, without swa_full): window + one micro-batch per sequence, padded to 256 cells, never
+ * more than the full cache.
+ */
+export function slidingCells(window: number, context: number, parallel: number, engine: KvEngine): number {
+  if (engine === 'vllm') return Math.min(context, window) * parallel;
+  const full = Math.ceil(context / 256) * 256;
+  return Math.min(full, Math.ceil((window + SWA_UBATCH[engine]) / 256) * 256) * parallel;
+}
+
+/**
+ * KV cache: 2 (K and V) x KV heads x head dim x bytes per element x the cells each layer holds: context x
+ * parallel sequences for a full-attention layer, only the window (see slidingCells) for a sliding-window one
+ * (Gemma 2's every other layer, Gemma 3's five of six).
+ */
 export function kvCacheBytes(
   shape: ModelShape,
   context: number,
   bytesPerElement: number,
   parallel = 1,
+  engine: KvEngine = 'vllm',
 ): number {
-  return 2 * shape.num_layers * shape.num_kv_heads * shape.head_dim * context * bytesPerElement * parallel;
+  const perCell = 2 * shape.num_kv_heads * shape.head_dim * bytesPerElement;
+  const sliding = shape.sliding_window ? (shape.sliding_window_layers ?? 0) : 0;
+  const slidingBytes = sliding
+    ? sliding * perCell * slidingCells(shape.sliding_window ?? context, context, parallel, engine)
+    : 0;
+  return (shape.num_layers - sliding) * perCell * context * parallel + slidingBytes;
 }
 
 /**

@@ -8,7 +8,7 @@ import type {
   SystemReport,
 } from '../../../shared/system.js';
 import { INSTALL_HINTS } from './backends.js';
-import { countParameters, predictGgufSize, type TokenizerHint } from './gguf-size.js';
+import { countActiveParameters, countParameters, predictGgufSize, type TokenizerHint } from './gguf-size.js';
 import {
   ccNumber,
   dtypeBytes,
@@ -16,9 +16,12 @@ import {
   freeBytes,
   gib,
   HEADROOM,
+  type KvEngine,
   kvCacheBytes,
   llamaCppOverheadBytes,
   MIB,
+  SWA_UBATCH,
+  slidingCells,
   usableGpus,
   vllmOverheadBytes,
 } from './memory.js';
@@ -27,6 +30,8 @@ import {
 export interface ModelFacts {
   shape: ModelShape;
   parameters?: number;
+  /** Mixture of experts: parameters one token runs through (from the checkpoint's tensors). */
+  active_parameters?: number;
   dtypes?: string[];
   tokenizer?: TokenizerHint;
   path?: string;
@@ -47,7 +52,8 @@ const ASSUMPTIONS = [
   `"fits" leaves ${Math.round((1 - HEADROOM) * 100)}% of the available memory free; "tight" uses up to all of it.`,
   'vLLM: weights in the checkpoint dtype (float32 loads as float16); overhead = CUDA context, NCCL and CUDA graphs (1 GiB) + activations of a 2048-token prefill chunk + float32 logits for 256 sequences; it must fit in gpu_memory_utilization x total VRAM, which must not exceed the VRAM free now.',
   "Ollama / built-in engine: weights = the tensor data of the GGUF llama.cpp's quantizer writes (its per-tensor rules); KV cache in f16; overhead = 300 MiB context per GPU + a 512-token compute buffer with flash attention.",
-  'KV cache = 2 x layers x KV heads x head dim x context x bytes per element x parallel sequences (sliding-window layers counted in full).',
+  'KV cache = 2 x layers x KV heads x head dim x context x bytes per element x parallel sequences; a sliding-window layer (Gemma 2 / 3) holds only its window (vLLM) or window + one 512-token batch (513 in the built-in engine), padded to 256 (llama.cpp).',
+  'Mixture of experts: every expert is resident (weights = all parameters); only the active parameters run per token.',
 ];
 
 /**
@@ -65,6 +71,10 @@ export function recommendDeployment(
   const parallel = options.parallel ?? 1;
   const dtype = shape.torch_dtype ?? model.dtypes?.[0] ?? 'float16';
   const parameters = model.parameters ?? countParameters(shape);
+  const active = shape.num_experts
+    ? (model.active_parameters ??
+      Math.round((parameters * countActiveParameters(shape)) / countParameters(shape)))
+    : undefined;
   const backend = (name: BackendStatus['name']) => system.backends.find((b) => b.name === name);
   const sizes = Object.fromEntries(
     QUALITY_LADDER.map((q) => [q, predictGgufSize(shape, q, model.tokenizer ?? {}).total_bytes]),
@@ -81,6 +91,7 @@ export function recommendDeployment(
     pickGguf(gguf, 'partial') ??
     pickGguf(gguf, 'cpu');
   if (pick) pick.recommended = true;
+  for (const o of all) o.reasons.push(...shapeNotes(shape, parameters, active, context, parallel, o));
   const rank = (o: DeploymentOption) =>
     (o.recommended ? 0 : 10) + (o.fit === 'fits' ? 0 : o.fit === 'tight' ? 1 : 5) + (o.installed ? 0 : 2);
   const sorted = [...all].sort((a, b) => rank(a) - rank(b));
@@ -93,6 +104,7 @@ export function recommendDeployment(
     model: {
       architecture: shape.architecture,
       parameters,
+      ...(active !== undefined ? { active_parameters: active } : {}),
       dtype,
       context_length: shape.context_length,
       ...(model.path ? { path: model.path } : {}),
@@ -103,6 +115,39 @@ export function recommendDeployment(
     assumptions: ASSUMPTIONS,
     gguf_sizes: sizes,
   };
+}
+
+const billions = (n: number) => `${(n / 1e9).toFixed(2)} B`;
+
+/** Reasons that say which parts of the memory model applied: mixture of experts, sliding-window KV cache. */
+function shapeNotes(
+  shape: ModelShape,
+  parameters: number,
+  active: number | undefined,
+  context: number,
+  parallel: number,
+  o: DeploymentOption,
+): string[] {
+  const notes: string[] = [];
+  if (shape.num_experts && active !== undefined) {
+    notes.push(
+      `Mixture of experts: all ${shape.num_experts} experts of each layer stay in memory (${gib(o.memory.weights_bytes)} of weights for ${billions(parameters)} parameters); a token runs through ${shape.num_experts_used} of them, ${billions(active)} active parameters, so it generates about as fast as a ${billions(active)} dense model.`,
+    );
+    const tp = o.config.tensor_parallel_size ?? 1;
+    if (o.backend === 'vllm' && tp > 1)
+      notes.push(
+        `tensor_parallel_size ${tp} splits every expert across the ${tp} GPUs; vLLM's --enable-expert-parallel places whole experts on each GPU instead (the same memory in total, less all-reduce traffic).`,
+      );
+  }
+  const sliding = shape.sliding_window ? (shape.sliding_window_layers ?? 0) : 0;
+  if (sliding > 0 && shape.sliding_window) {
+    const engine: KvEngine = o.backend;
+    const cells = slidingCells(shape.sliding_window, context, parallel, engine);
+    notes.push(
+      `KV cache: ${sliding} of ${shape.num_layers} layers use a ${shape.sliding_window}-token sliding window and hold ${cells} tokens${engine === 'llamacpp' ? ` (the window + one ${SWA_UBATCH[engine]}-token batch, padded to 256, as llama.cpp allocates)` : ''}; the other ${shape.num_layers - sliding} hold the full ${context * parallel}.`,
+    );
+  }
+  return notes;
 }
 
 function summaryOf(o: DeploymentOption): string {
@@ -141,8 +186,7 @@ function vllmOption(
   const bytes = Math.min(2, dtypeBytes(dtype));
   const weights = parameters * bytes;
   const overhead = vllmOverheadBytes(shape);
-  const kvPerToken = kvCacheBytes(shape, 1, bytes);
-  const kv = kvPerToken * context * parallel;
+  const kv = kvCacheBytes(shape, context, bytes, parallel, 'vllm');
   const base = {
     backend: 'vllm' as const,
     placement: 'gpu' as const,
@@ -198,7 +242,7 @@ function vllmOption(
     const available = used.reduce((s, g) => s + util * g.memory_total_bytes, 0);
     const needed = weights + kv + overhead * tp;
     const fit = util <= 0.05 ? 'does_not_fit' : fitOf(needed, available);
-    const maxLen = Math.floor((available - weights - overhead * tp) / (kvPerToken * parallel) / 256) * 256;
+    const maxLen = longestContext(shape, bytes, parallel, available - weights - overhead * tp);
     const option: DeploymentOption = {
       ...base,
       fit,
@@ -246,6 +290,24 @@ function vllmOption(
   return best as DeploymentOption;
 }
 
+/**
+ * The longest context (a multiple of 256) whose vLLM KV cache fits in `room` bytes; past the model's own
+ * context it grows by full-attention layers only, so it is found by bisection, not by division.
+ */
+function longestContext(shape: ModelShape, bytes: number, parallel: number, room: number): number {
+  const kv = (n: number) => kvCacheBytes(shape, n, bytes, parallel, 'vllm');
+  if (room <= 0 || kv(256) > room) return 0;
+  let lo = 1;
+  let hi = 2;
+  while (kv(hi * 256) <= room && hi < 1 << 24) hi *= 2;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (kv(mid * 256) <= room) lo = mid;
+    else hi = mid;
+  }
+  return lo * 256;
+}
+
 function rankFit(fit: DeploymentOption['fit']): number {
   return fit === 'fits' ? 0 : fit === 'tight' ? 1 : 2;
 }
@@ -275,7 +337,7 @@ function ggufOption(
 ): DeploymentOption {
   const shape = model.shape;
   const installed = Boolean(status?.installed);
-  const kv = kvCacheBytes(shape, context, 2, parallel);
+  const kv = kvCacheBytes(shape, context, 2, parallel, name);
   const gpus = ggufGpus(system, name, status);
   const sizeOf = (q: Quantization) => predictGgufSize(shape, q, model.tokenizer ?? {});
   const base = {

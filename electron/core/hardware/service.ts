@@ -108,6 +108,7 @@ export class SystemService {
       {
         shape: checkpoint.shape,
         ...(checkpoint.parameters ? { parameters: checkpoint.parameters } : {}),
+        ...(checkpoint.active_parameters ? { active_parameters: checkpoint.active_parameters } : {}),
         dtypes: checkpoint.dtypes,
         ...(checkpoint.tokenizer?.kind ? { tokenizer: { kind: checkpoint.tokenizer.kind } } : {}),
         path: checkpoint.path,

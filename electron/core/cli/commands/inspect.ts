@@ -31,7 +31,7 @@ export function formatInspection(result: Inspection): string {
   if (first?.shape) {
     const s = first.shape;
     lines.push(
-      `${s.architecture} · ${s.num_layers} layers · hidden ${s.hidden_size} · heads ${s.num_attention_heads}/${s.num_kv_heads} kv · head_dim ${s.head_dim} · vocab ${s.vocab_size} · ctx ${s.context_length}${s.rope_scaling ? ' · rope scaled' : ''}${s.tie_word_embeddings ? ' · tied embeddings' : ''}`,
+      `${s.architecture} · ${s.num_layers} layers · hidden ${s.hidden_size} · heads ${s.num_attention_heads}/${s.num_kv_heads} kv · head_dim ${s.head_dim} · vocab ${s.vocab_size} · ctx ${s.context_length}${s.rope_scaling ? ' · rope scaled' : ''}${s.tie_word_embeddings ? ' · tied embeddings' : ''}${s.num_experts ? ` · ${s.num_experts} experts, ${s.num_experts_used} per token` : ''}${s.sliding_window_layers ? ` · ${s.sliding_window_layers} sliding-window layers (${s.sliding_window})` : ''}`,
     );
   }
   lines.push('');
@@ -89,7 +89,9 @@ function row(c: Checkpoint): string[] {
     c.relative_path,
     c.step === undefined ? '' : String(c.step),
     c.errors.length > 0 ? `${c.kind} (ERROR)` : c.kind,
-    c.parameters === undefined ? '' : formatCount(c.parameters),
+    c.parameters === undefined
+      ? ''
+      : `${formatCount(c.parameters)}${c.active_parameters !== undefined ? ` (${formatCount(c.active_parameters)} active)` : ''}`,
     c.size_bytes === undefined ? '' : formatBytes(c.size_bytes),
     c.dtypes.join(','),
     loss(c.training?.train_loss),

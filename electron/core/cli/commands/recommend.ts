@@ -47,6 +47,7 @@ export const recommendCommand: Command = {
       {
         shape: checkpoint.shape,
         ...(checkpoint.parameters ? { parameters: checkpoint.parameters } : {}),
+        ...(checkpoint.active_parameters ? { active_parameters: checkpoint.active_parameters } : {}),
         dtypes: checkpoint.dtypes,
         ...(checkpoint.tokenizer?.kind ? { tokenizer: { kind: checkpoint.tokenizer.kind } } : {}),
         path: checkpoint.path,
@@ -72,7 +73,7 @@ function intOption(value: unknown, name: string, min: number): number | undefine
 /** The pick, a table of every option with its numbers, then each option's reasons. */
 export function formatRecommendation(r: Recommendation): string {
   const lines = [
-    `${r.model.architecture}, ${(r.model.parameters / 1e9).toFixed(2)} B parameters, ${r.model.dtype}, context ${r.context_length}`,
+    `${r.model.architecture}, ${(r.model.parameters / 1e9).toFixed(2)} B parameters${r.model.active_parameters ? ` (${(r.model.active_parameters / 1e9).toFixed(2)} B active per token)` : ''}, ${r.model.dtype}, context ${r.context_length}`,
     `Pick: ${r.summary}`,
     '',
     ...table(
