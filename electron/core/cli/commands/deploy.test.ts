@@ -80,7 +80,9 @@ describe('berth deploy', () => {
     const fixtures = join(import.meta.dirname, '..', '..', 'checkpoints', '__fixtures__');
     const adapter = join(fixtures, 'lora-missing-base');
     const without = io();
-    expect(await main(['deploy', adapter, '--server', 'llamacpp'], without.io, { BERTH_HOME: t.home })).toBe(1);
+    expect(await main(['deploy', adapter, '--server', 'llamacpp'], without.io, { BERTH_HOME: t.home })).toBe(
+      1,
+    );
     expect(without.err()).toContain('ADAPTER_BASE_MISSING');
     expect(without.err()).toContain('--base <path>');
     const wrong = io();
