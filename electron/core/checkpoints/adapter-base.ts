@@ -73,8 +73,11 @@ export interface AdapterFacts {
   adapted: string[];
   /** Full tensors the adapter replaces (modules_to_save). */
   modules_to_save: string[];
-  /** Bytes of the adapter's weights (its safetensors data). */
+  /** Bytes of the adapter's weights (its safetensors data), and their count. */
   adapter_bytes: number;
+  adapter_parameters: number;
+  /** The base model's parameter count (its safetensors headers). */
+  base_parameters: number;
   base: { architecture: string; hidden_size: number; layers: number };
 }
 
@@ -98,7 +101,7 @@ function unsupported(message: string, hint: string): BerthError {
   return new BerthError('ADAPTER_UNSUPPORTED', message, hint);
 }
 
-async function baseTensors(baseDir: string): Promise<Map<string, number[]>> {
+async function baseTensors(baseDir: string): Promise<{ shapes: Map<string, number[]>; parameters: number }> {
   const files = (await readdir(baseDir)).filter((f) => f.endsWith('.safetensors')).sort();
   if (files.length === 0) {
     throw new BerthError(
@@ -108,9 +111,13 @@ async function baseTensors(baseDir: string): Promise<Map<string, number[]>> {
     );
   }
   const shapes = new Map<string, number[]>();
-  for (const f of files)
-    for (const t of (await readSafetensorsHeader(join(baseDir, f))).tensors) shapes.set(t.name, t.shape);
-  return shapes;
+  let parameters = 0;
+  for (const f of files) {
+    const header = await readSafetensorsHeader(join(baseDir, f));
+    parameters += header.parameters;
+    for (const t of header.tensors) shapes.set(t.name, t.shape);
+  }
+  return { shapes, parameters };
 }
 
 /**
@@ -159,7 +166,7 @@ export async function checkAdapterBase(
     );
   }
   const header = await readSafetensorsHeader(weights);
-  const baseShapes = await baseTensors(baseDir);
+  const { shapes: baseShapes, parameters: baseParameters } = await baseTensors(baseDir);
   const tied = text.tie_word_embeddings === true;
   const lookup = (name: string) =>
     baseShapes.get(name) ??
@@ -239,6 +246,8 @@ export async function checkAdapterBase(
     adapted: [...pairs.keys()].sort(),
     modules_to_save: saved.sort(),
     adapter_bytes: dataBytes,
+    adapter_parameters: header.parameters,
+    base_parameters: baseParameters,
     base,
   };
 }
