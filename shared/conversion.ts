@@ -10,6 +10,9 @@ export const ConversionCacheEntrySchema = z.object({
   bytes: z.number(),
   created_at: z.string(),
   converter_version: z.string(),
+  /** LoRA entries: `adapter` (a llama.cpp LoRA GGUF) or `merged`, and the base they were made against. */
+  lora_mode: z.enum(['adapter', 'merged']).optional(),
+  base_model_path: z.string().optional(),
 });
 export type ConversionCacheEntry = z.infer<typeof ConversionCacheEntrySchema>;
 

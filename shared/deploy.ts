@@ -33,6 +33,12 @@ export const DeployConfigSchema = z
     dtype: z.enum(['auto', 'float16', 'bfloat16', 'float32']).optional(),
     api_key: z.string().min(1).max(256).optional(),
     auto_restart: z.boolean().optional(),
+    /**
+     * LoRA adapters on the GGUF backends: `adapter` serves a llama.cpp LoRA GGUF over the base's GGUF (switching
+     * checkpoints costs one small file), `merged` folds it into the base before quantizing (better quality below
+     * Q8_0). Default: merged below Q8_0, else adapter.
+     */
+    adapter_mode: z.enum(['adapter', 'merged']).optional(),
   })
   .strict();
 export type DeployConfig = z.infer<typeof DeployConfigSchema>;
@@ -48,6 +54,8 @@ export const DeployRequestSchema = z
     model_path: z.string().min(1).max(4096).optional(),
     server_type: DeployServerTypeSchema,
     checkpoint_path: z.string().min(1).max(1024).optional(),
+    /** A LoRA adapter's base model folder, when base_model_name_or_path does not lead to it on this machine. */
+    base_model_path: z.string().min(1).max(4096).optional(),
     name: ModelNameSchema.optional(),
     config: DeployConfigSchema.default({}),
   })
@@ -74,6 +82,10 @@ export const DeployResponseSchema = z.object({
   server_type: ServerTypeSchema,
   quantization: QuantizationSchema.optional(),
   gguf_path: z.string().optional(),
+  /** A LoRA adapter on a GGUF backend: how it is served, the adapter GGUF when served as one, and why. */
+  adapter_mode: z.enum(['adapter', 'merged']).optional(),
+  adapter_gguf_path: z.string().optional(),
+  adapter_mode_reason: z.string().optional(),
 });
 export type DeployResponse = z.infer<typeof DeployResponseSchema>;
 

@@ -1,5 +1,5 @@
 // Test helper: runs real llama.cpp (node-llama-cpp) on a GGUF and prints JSON on stdout.
-// Input (argv[2], JSON): { model, texts?: string[], tokens?: number[] }
+// Input (argv[2], JSON): { model, texts?: string[], tokens?: number[], lora?: string (a LoRA adapter GGUF) }
 // Output: { file_type, tokenized: number[][], logprobs: number[][] (per position, full vocabulary) }
 import { getLlama } from 'node-llama-cpp';
 
@@ -17,7 +17,11 @@ const out = {
   logprobs: [],
 };
 if (job.tokens?.length) {
-  const context = await model.createContext({ contextSize: 256, threads: 1 });
+  const context = await model.createContext({
+    contextSize: 256,
+    threads: 1,
+    ...(job.lora ? { lora: { adapters: [{ filePath: job.lora }] } } : {}),
+  });
   const sequence = context.getSequence();
   const opts = { temperature: 1, topK: 0, topP: 1, minP: 0 };
   const res = await sequence.controlledEvaluate(

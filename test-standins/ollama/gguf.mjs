@@ -37,6 +37,7 @@ export async function parseGguf(path) {
   const info = await readGgufFileInfo(path, { readTensorInfo: false });
   const architecture = info.metadata.general?.architecture ?? 'unknown';
   return {
+    type: info.metadata.general?.type ?? 'model',
     architecture,
     file_type: FILE_TYPES[info.metadata.general?.file_type] ?? 'unknown',
     parameter_size: info.metadata.general?.size_label ?? '',

@@ -32,6 +32,7 @@ export class Runner {
       const context = await model.createContext({
         contextSize: Math.min(numCtx, model.trainContextSize),
         threads: 1,
+        ...(manifest.adapter ? { lora: { adapters: [{ filePath: store.blobPath(manifest.adapter) }] } } : {}),
       });
       const entry = { model, context, size, expires_at: new Date(Date.now() + 5 * 60_000).toISOString() };
       this.loaded.set(manifest.name, entry);

@@ -1,8 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { LoraInfo } from '../../../shared/checkpoints.js';
 import { BerthError } from '../errors.js';
+import { baseNotFound, hubSnapshot } from './adapter-base.js';
 import { isRecord } from './files.js';
 
 /** adapter_config.json, read leniently; throws ADAPTER_INVALID when it is not a LoRA adapter config. */
@@ -50,24 +50,10 @@ export function findBaseModel(base: string, adapterDir: string, env: NodeJS.Proc
     const candidate = resolve(from, base);
     if (hasConfig(candidate)) return candidate;
   }
-  if (!/^[\w.-]+\/[\w.-]+$/.test(base)) return undefined;
-  const hub =
-    env.HF_HUB_CACHE ?? join(env.HF_HOME ?? join(env.HOME ?? homedir(), '.cache', 'huggingface'), 'hub');
-  const snapshots = join(hub, `models--${base.replace('/', '--')}`, 'snapshots');
-  try {
-    for (const rev of readdirSync(snapshots))
-      if (hasConfig(join(snapshots, rev))) return join(snapshots, rev);
-  } catch {
-    // no such cache entry: the base is not on this machine
-  }
-  return undefined;
+  return hubSnapshot(base, env);
 }
 
 /** The error an adapter gets when its base is missing. */
 export function baseMissing(base: string): BerthError {
-  return new BerthError(
-    'ADAPTER_BASE_MISSING',
-    `The adapter's base model "${base}" is not on this machine`,
-    `Download it (huggingface-cli download ${base}) or edit base_model_name_or_path in adapter_config.json to the base model's folder.`,
-  );
+  return baseNotFound(base);
 }

@@ -129,7 +129,10 @@ export class JobRegistry {
       ref.checkpoint_path === undefined
         ? pickDefault(inspection.checkpoints)
         : await pickByPath(root, inspection.checkpoints, ref.checkpoint_path);
-    const first = checkpoint.errors[0];
+    // An adapter whose base is not found can still be deployed with a base the request names (base_model_path).
+    const first = checkpoint.errors.find(
+      (e) => !(checkpoint.kind === 'lora-adapter' && e.code === 'ADAPTER_BASE_MISSING'),
+    );
     if (first) throw new BerthError(first.code, first.message, first.hint);
     return checkpoint;
   }

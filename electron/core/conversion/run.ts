@@ -18,6 +18,8 @@ export interface RunConverterOptions {
   outPath: string;
   quantization: Quantization;
   tokenizerDir?: string;
+  /** A LoRA adapter (python/lora_to_gguf.py): modelPath is then the adapter, `base` its base model folder. */
+  lora?: { base: string; mode: 'adapter' | 'merged' };
   env: NodeJS.ProcessEnv;
   threads?: number;
   signal?: AbortSignal;
@@ -35,8 +37,9 @@ export function partialPaths(outPath: string): string[] {
  * stderr becomes log lines, abort sends SIGTERM (then SIGKILL) and removes partials. Resolves with the size.
  */
 export async function runConverter(o: RunConverterOptions): Promise<{ path: string; bytes: number }> {
-  const script = join(o.root, 'python', 'convert_to_gguf.py');
+  const script = join(o.root, 'python', o.lora ? 'lora_to_gguf.py' : 'convert_to_gguf.py');
   const args = [script, o.modelPath, o.outPath, '--quantization', o.quantization, '--json-progress'];
+  if (o.lora) args.push('--base', o.lora.base, '--mode', o.lora.mode);
   args.push('--threads', String(o.threads ?? availableParallelism()));
   if (o.tokenizerDir) args.push('--tokenizer-dir', o.tokenizerDir);
   const tag = `[convert ${basename(o.modelPath)}]`;

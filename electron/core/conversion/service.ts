@@ -19,6 +19,8 @@ export interface ConvertRequest {
   quantization: Quantization;
   /** Where the tokenizer is when modelPath has none (a Trainer checkpoint-N/ uses its run's root). */
   tokenizerDir?: string;
+  /** A LoRA adapter over modelPath (the base): its llama.cpp LoRA GGUF, or the base merged with it. */
+  lora?: { adapterPath: string; mode: 'adapter' | 'merged' };
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onLog?: (line: string, stream: LogStream) => void;
@@ -88,10 +90,12 @@ export function createConversionService(deps: ConversionDeps): ConversionService
     const python = await readyPython();
     mkdirPrivate(deps.paths.ggufCacheDir);
     const outPath = cache.ggufPath(key);
+    const lora = request.lora;
     await runConverter({
       python,
       root: root(),
-      modelPath,
+      modelPath: lora ? checkModelPath(lora.adapterPath) : modelPath,
+      ...(lora ? { lora: { base: modelPath, mode: lora.mode } } : {}),
       outPath,
       quantization: request.quantization,
       ...(request.tokenizerDir ? { tokenizerDir: checkModelPath(request.tokenizerDir) } : {}),
@@ -102,7 +106,8 @@ export function createConversionService(deps: ConversionDeps): ConversionService
     });
     const entry = cache.add({
       id: key,
-      model_path: modelPath,
+      model_path: lora ? lora.adapterPath : modelPath,
+      ...(lora ? { lora_mode: lora.mode, base_model_path: modelPath } : {}),
       quantization: request.quantization,
       created_at: new Date(deps.clock.now()).toISOString(),
       converter_version: version,
@@ -115,9 +120,12 @@ export function createConversionService(deps: ConversionDeps): ConversionService
       const modelPath = checkModelPath(request.modelPath);
       const version = converterVersion(root());
       // The tokenizer is part of the GGUF: a different tokenizer folder is a different conversion.
-      const fingerprint = request.tokenizerDir
+      let fingerprint = request.tokenizerDir
         ? `${checkpointFingerprint(modelPath)}+tok:${checkpointFingerprint(checkModelPath(request.tokenizerDir))}`
         : checkpointFingerprint(modelPath);
+      // An adapter GGUF or a merge depends on the adapter and the base: both fingerprints are in its key.
+      if (request.lora)
+        fingerprint = `lora-${request.lora.mode}:${checkpointFingerprint(checkModelPath(request.lora.adapterPath))}+base:${fingerprint}`;
       const key = cacheKey(fingerprint, request.quantization, version);
       const hit = cache.get(key);
       if (hit) {

@@ -206,10 +206,10 @@ describe.skipIf(!haveVenv)('POST /api/training/deploy', () => {
       undefined,
     ],
     [
-      'a LoRA adapter to the built-in engine',
-      { model_path: LORA, server_type: 'llamacpp' },
+      'a LoRA adapter whose base is not on this machine',
+      { model_path: LORA.replace(/lora-adapter$/, 'lora-missing-base'), server_type: 'llamacpp' },
       422,
-      'UNSUPPORTED_MODEL',
+      'ADAPTER_BASE_MISSING',
     ],
     ['a GGUF file to vLLM', { model_path: TINY_GGUF, server_type: 'vllm' }, 422, 'UNSUPPORTED_MODEL'],
   ])('%s', async (_label, body, status, code) => {

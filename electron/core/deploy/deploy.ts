@@ -12,6 +12,7 @@ import type { DeploymentInfo } from '../../../shared/deployments.js';
 import type { ServerInfo } from '../../../shared/servers.js';
 import type { Settings } from '../../../shared/settings.js';
 import { parseOrThrow } from '../api/route.js';
+import { type AdapterFacts, checkAdapterBase, resolveBaseFolder } from '../checkpoints/adapter-base.js';
 import { BerthError, toErrorShape } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Backend, PreparedModel, StageContext } from '../servers/backend.js';
@@ -156,6 +157,21 @@ export class DeployService {
         serverType = request.server_type;
       }
       checkDeployable(checkpoint, serverType);
+      let basePath: string | undefined;
+      let adapter: AdapterFacts | undefined;
+      if (checkpoint.kind === 'lora-adapter') {
+        // The base: the request's base_model_path, else what base_model_name_or_path led to (a folder, or the
+        // hub id in the local Hugging Face cache). Checked against the adapter before any conversion starts.
+        basePath = resolveBaseFolder(
+          checkpoint.lora?.base_model ?? 'unknown',
+          resolved.basePath,
+          request.base_model_path,
+        );
+        adapter = await checkAdapterBase(checkpoint.path, basePath, serverType !== 'vllm');
+        tracker.log(
+          `LoRA adapter rank ${adapter.rank}, alpha ${adapter.alpha}${adapter.rslora ? ' (rsLoRA)' : ''}: ${adapter.adapted.length} modules${adapter.modules_to_save.length ? ` + ${adapter.modules_to_save.join(', ')}` : ''} over ${basePath} (${adapter.base.architecture})`,
+        );
+      }
       const name =
         request.name ?? defaultModelName(resolved.jobName, checkpoint.path, checkpoint.relative_path);
       tracker.setTarget(serverType, name, checkpoint.path);
@@ -188,9 +204,8 @@ export class DeployService {
         {
           model_path: checkpoint.path,
           ...(tokenizerPath ? { tokenizer_path: tokenizerPath } : {}),
-          ...(checkpoint.kind === 'lora-adapter' && resolved.basePath
-            ? { base_model_path: resolved.basePath, adapter_path: checkpoint.path }
-            : {}),
+          ...(basePath ? { base_model_path: basePath, adapter_path: checkpoint.path } : {}),
+          ...(adapter ? { adapter } : {}),
           model_name: name,
           config,
         },
@@ -200,7 +215,9 @@ export class DeployService {
       tracker.skipPending(['convert', 'quantize']);
       tracker.stage('start', 'started');
 
-      const format = prepared.gguf_path ? `gguf:${prepared.quantization ?? 'F16'}` : 'hf';
+      const format = prepared.gguf_path
+        ? `gguf:${prepared.quantization ?? 'F16'}${prepared.adapter_mode ? `:${prepared.adapter_mode}` : ''}`
+        : 'hf';
       const server = await this.deps.servers.start({
         name,
         backend,
@@ -229,6 +246,9 @@ export class DeployService {
         server_type: server.server_type,
         ...(prepared.quantization ? { quantization: prepared.quantization } : {}),
         ...(prepared.gguf_path ? { gguf_path: prepared.gguf_path } : {}),
+        ...(prepared.adapter_mode ? { adapter_mode: prepared.adapter_mode } : {}),
+        ...(prepared.adapter_gguf_path ? { adapter_gguf_path: prepared.adapter_gguf_path } : {}),
+        ...(prepared.adapter_mode_reason ? { adapter_mode_reason: prepared.adapter_mode_reason } : {}),
       });
     } catch (error) {
       const cancelled = signal.aborted;
@@ -265,7 +285,10 @@ function mergeAuto(config: DeployConfig, choice: AutoChoice): DeployConfig {
 
 /** Refuses what a backend cannot serve, with the reason the inspection gave. */
 function checkDeployable(checkpoint: Checkpoint, serverType: ServerType): void {
-  const first = checkpoint.errors[0];
+  // An adapter's missing base is resolved (or reported with how to give it) by the deploy itself.
+  const first = checkpoint.errors.find(
+    (e) => !(checkpoint.kind === 'lora-adapter' && e.code === 'ADAPTER_BASE_MISSING'),
+  );
   if (first) throw new BerthError('INVALID_CHECKPOINT', first.message, first.hint);
   if (serverType === 'vllm') {
     if (checkpoint.kind === 'gguf') {
@@ -275,23 +298,22 @@ function checkDeployable(checkpoint: Checkpoint, serverType: ServerType): void {
         'Deploy a GGUF with ollama or llamacpp.',
       );
     }
-    if (checkpoint.vllm_servable && !checkpoint.vllm_servable.ok) {
+    const verdict = checkpoint.vllm_servable;
+    // An adapter's base is resolved by the deploy (the request may name it), not by the inspection's verdict.
+    if (
+      verdict &&
+      !verdict.ok &&
+      !(checkpoint.kind === 'lora-adapter' && verdict.code === 'ADAPTER_BASE_MISSING')
+    ) {
       throw new BerthError(
         'UNSUPPORTED_MODEL',
-        `vLLM cannot serve this model: ${checkpoint.vllm_servable.reason ?? 'unsupported'}`,
+        `vLLM cannot serve this model: ${verdict.reason ?? 'unsupported'}`,
         'Try ollama or llamacpp.',
       );
     }
     return;
   }
-  if (checkpoint.kind === 'gguf') return;
-  if (checkpoint.kind === 'lora-adapter') {
-    throw new BerthError(
-      'UNSUPPORTED_MODEL',
-      `${serverType} needs a full model; this is a LoRA adapter`,
-      'Deploy it with vllm (adapters are served over their base model), or merge the adapter into the base first.',
-    );
-  }
+  if (checkpoint.kind === 'gguf' || checkpoint.kind === 'lora-adapter') return;
   if (checkpoint.gguf_convertible && !checkpoint.gguf_convertible.ok) {
     throw new BerthError(
       'UNSUPPORTED_MODEL',

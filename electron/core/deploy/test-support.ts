@@ -22,7 +22,7 @@ export function recordingConverterPython(): { python: string; log: string; runs(
     python,
     `#!${VENV_PYTHON}
 import os, sys, time
-if any(a.endswith("convert_to_gguf.py") for a in sys.argv[1:]):
+if any(a.endswith(("convert_to_gguf.py", "lora_to_gguf.py")) for a in sys.argv[1:]):
     with open(${JSON.stringify(log)}, "a") as f:
         f.write(" ".join(sys.argv[1:]) + "\\n")
     time.sleep(float(os.environ.get("BERTH_TEST_CONVERTER_DELAY", "0")))

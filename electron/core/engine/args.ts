@@ -4,6 +4,8 @@ import { z } from 'zod';
 /** The engine's command line, validated: what `berth`'s llama.cpp backend passes and a person may type. */
 export const EngineOptionsSchema = z.object({
   model: z.string().min(1).endsWith('.gguf', 'the model must be a .gguf file'),
+  /** A llama.cpp LoRA adapter GGUF applied over the model (general.type = adapter). */
+  lora: z.string().min(1).endsWith('.gguf', 'the LoRA adapter must be a .gguf file').optional(),
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535),
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, 'a served model name without spaces'),
@@ -24,13 +26,14 @@ export const EngineOptionsSchema = z.object({
 });
 export type EngineOptions = z.infer<typeof EngineOptionsSchema>;
 
-/** Parses `--model <gguf> --port N --name <served name> [--host] [--ctx] [--gpu] [--api-key] [--parallel] [--threads]`. */
+/** Parses `--model <gguf> [--lora <adapter gguf>] --port N --name <served name> [--host] [--ctx] [--gpu] [--api-key] [--parallel] [--threads]`. */
 export function parseEngineArgs(argv: string[]): EngineOptions {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
       model: { type: 'string' },
+      lora: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       name: { type: 'string' },
@@ -44,6 +47,7 @@ export function parseEngineArgs(argv: string[]): EngineOptions {
   });
   const parsed = EngineOptionsSchema.safeParse({
     model: values.model,
+    lora: values.lora,
     host: values.host,
     port: values.port,
     name: values.name,

@@ -34,6 +34,9 @@ async function main() {
   }
   const problem = await ggufHeaderProblem(options.model);
   if (problem) fail('MODEL_LOAD_FAILED', `${options.model}: ${problem}`, 4);
+  if (options.lora && (!existsSync(options.lora) || !statSync(options.lora).isFile())) {
+    fail('MODEL_NOT_FOUND', `no LoRA adapter GGUF at ${options.lora}`, 2);
+  }
 
   let runner: ModelRunner | undefined;
   const server = createEngineServer({ options, runner: () => runner, log });

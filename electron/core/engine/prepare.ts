@@ -10,6 +10,8 @@ export interface ConvertRequest {
   modelPath: string;
   quantization: Quantization;
   tokenizerDir?: string;
+  /** A LoRA adapter over modelPath (its base): the adapter as a llama.cpp LoRA GGUF, or merged into the base. */
+  lora?: { adapterPath: string; mode: 'adapter' | 'merged' };
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onLog?: (line: string) => void;
@@ -38,6 +40,7 @@ export async function prepareGguf(
   ctx: StageContext,
   convert: ConvertGguf,
 ): Promise<PreparedModel> {
+  if (input.adapter_path && input.base_model_path) return prepareAdapter(input, ctx, convert);
   if (input.model_path.endsWith('.gguf')) {
     await assertGguf(input.model_path);
     ctx.stage('convert', 'skipped');
@@ -73,6 +76,100 @@ export async function prepareGguf(
     'berth',
   );
   return { ...input, gguf_path: result.ggufPath, quantization, cached: result.cached };
+}
+
+/** Quantizations below Q8_0: there a merged model keeps quality that an F16 adapter over the quantized base loses. */
+const BELOW_Q8 = new Set<Quantization>(['Q4_K_M', 'Q5_K_M']);
+
+/** How a LoRA adapter is served on a GGUF backend, and the reason shown next to the choice. */
+export function chooseAdapterMode(
+  requested: 'adapter' | 'merged' | undefined,
+  quantization: Quantization,
+): { mode: 'adapter' | 'merged'; reason: string } {
+  const trade =
+    'adapter: one small LoRA GGUF over the shared base GGUF, so switching checkpoints costs one small file; merged: a whole model per checkpoint, quantized with the adapter folded in';
+  if (requested === 'adapter' && BELOW_Q8.has(quantization)) {
+    return {
+      mode: 'adapter',
+      reason: `as asked; note that the F16 adapter runs over a ${quantization} base, which loses some of what the adapter learned (merged keeps it) — ${trade}`,
+    };
+  }
+  if (requested) return { mode: requested, reason: `as asked — ${trade}` };
+  if (BELOW_Q8.has(quantization)) {
+    return {
+      mode: 'merged',
+      reason: `merged by default below Q8_0: quantizing the merged model to ${quantization} keeps quality that an F16 adapter over a ${quantization} base loses — ${trade}`,
+    };
+  }
+  return { mode: 'adapter', reason: `adapter by default at ${quantization} — ${trade}` };
+}
+
+/** A LoRA adapter: the base converted once (cached, shared by every checkpoint) plus the adapter GGUF, or a merge. */
+async function prepareAdapter(
+  input: PrepareInput,
+  ctx: StageContext,
+  convert: ConvertGguf,
+): Promise<PreparedModel> {
+  const base = input.base_model_path as string;
+  const adapterPath = input.adapter_path as string;
+  const quantization = input.config.quantization ?? (await defaultQuantization(base));
+  const { mode, reason } = chooseAdapterMode(input.config.adapter_mode, quantization);
+  ctx.log(`LoRA adapter served ${mode}: ${reason}`, 'berth');
+  ctx.stage('convert', 'started');
+  let quantizing = false;
+  const common = {
+    signal: ctx.signal,
+    onProgress: (progress: Progress) => {
+      if (progress.stage === 'quantize' && !quantizing) {
+        quantizing = true;
+        ctx.stage('convert', 'done');
+        ctx.stage('quantize', 'started');
+      }
+      ctx.progress(progress);
+    },
+    onLog: (line: string) => ctx.log(line),
+  };
+  const done = (r: ConvertResult) =>
+    ctx.log(`${r.cached ? 'reusing cached' : 'wrote'} ${r.ggufPath} (${r.bytes} bytes)`, 'berth');
+  if (mode === 'merged') {
+    const merged = await convert({
+      modelPath: base,
+      quantization,
+      lora: { adapterPath, mode: 'merged' },
+      ...common,
+    });
+    done(merged);
+    ctx.stage('convert', 'done');
+    ctx.stage('quantize', quantizing ? 'done' : 'skipped');
+    return {
+      ...input,
+      gguf_path: merged.ggufPath,
+      quantization,
+      cached: merged.cached,
+      adapter_mode: mode,
+      adapter_mode_reason: reason,
+    };
+  }
+  const baseGguf = await convert({ modelPath: base, quantization, ...common });
+  done(baseGguf);
+  const adapter = await convert({
+    modelPath: base,
+    quantization: 'F16',
+    lora: { adapterPath, mode: 'adapter' },
+    ...common,
+  });
+  done(adapter);
+  ctx.stage('convert', 'done');
+  ctx.stage('quantize', quantizing ? 'done' : 'skipped');
+  return {
+    ...input,
+    gguf_path: baseGguf.ggufPath,
+    quantization,
+    cached: baseGguf.cached && adapter.cached,
+    adapter_mode: mode,
+    adapter_gguf_path: adapter.ggufPath,
+    adapter_mode_reason: reason,
+  };
 }
 
 /** Q4_K_M, or F16 when the folder's weights are under F16_BELOW_BYTES. */

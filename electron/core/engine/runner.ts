@@ -72,6 +72,7 @@ export class ModelRunner {
       const context = await model.createContext({
         contextSize,
         sequences: options.parallel,
+        ...(options.lora ? { lora: { adapters: [{ filePath: options.lora }] } } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       });
       const probe = new LlamaChat({ contextSequence: context.getSequence() });

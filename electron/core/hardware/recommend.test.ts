@@ -228,3 +228,44 @@ describe('recommendation: real GPUs x real models', () => {
     expect(r.options.find((o) => o.recommended)).toMatchObject({ placement: 'gpu', quantization: 'F16' });
   });
 });
+
+describe('LoRA adapters', () => {
+  // A rank-64 adapter on every linear layer of Llama-3.1-8B: 64 x (in + out) per module, 167.8 M parameters.
+  const shape = MODELS['Llama-3.1-8B']!;
+  const adapter = { parameters: 167_772_160, rank: 64 };
+  const run = (withAdapter: boolean, context = 4096) =>
+    recommendDeployment(
+      machine(MACHINES.H100!),
+      { shape, ...(withAdapter ? { adapter } : {}) },
+      { context_length: context },
+    );
+
+  it('counts the base plus the adapter: vLLM its LoRA slot, the GGUF backends the F16 adapter file', () => {
+    const bare = run(false);
+    const lora = run(true);
+    const of = (r: typeof bare, b: string) => r.options.find((o) => o.backend === b)!;
+    // vLLM: one slot at --max-lora-rank 64 in bf16 (2 bytes)
+    expect(of(lora, 'vllm').memory.weights_bytes - of(bare, 'vllm').memory.weights_bytes).toBe(
+      adapter.parameters * 2,
+    );
+    expect(of(lora, 'vllm').reasons.join(' ')).toContain('--max-lora-rank 64');
+    // the built-in engine at F16 serves the adapter as an F16 LoRA GGUF over the base
+    expect(of(lora, 'llamacpp').quantization).toBe('F16');
+    expect(of(lora, 'llamacpp').memory.weights_bytes - of(bare, 'llamacpp').memory.weights_bytes).toBe(
+      adapter.parameters * 2,
+    );
+    expect(of(lora, 'llamacpp').reasons.join(' ')).toContain('LoRA adapter served over the base');
+  });
+
+  it('a rank between vLLM sizes takes the next one up (rank 20 -> slot rank 32)', () => {
+    const r = recommendDeployment(
+      machine(MACHINES.H100!),
+      { shape, adapter: { parameters: 1_000_000, rank: 20 } },
+      { context_length: 4096 },
+    );
+    const bare = run(false);
+    const vllm = r.options.find((o) => o.backend === 'vllm')!;
+    const base = bare.options.find((o) => o.backend === 'vllm')!;
+    expect(vllm.memory.weights_bytes - base.memory.weights_bytes).toBe(Math.ceil((1_000_000 * 32) / 20) * 2);
+  });
+});

@@ -35,6 +35,26 @@ export interface ModelFacts {
   dtypes?: string[];
   tokenizer?: TokenizerHint;
   path?: string;
+  /** A LoRA adapter over the base the shape and parameters describe: its size and largest rank. */
+  adapter?: { parameters: number; rank: number };
+}
+
+/** vLLM's --max-lora-rank for an adapter (its accepted sizes), and LoRA slots it preallocates (max_loras). */
+const VLLM_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512];
+const VLLM_LORA_SLOTS = 1;
+
+/**
+ * GPU memory vLLM reserves for LoRA: each slot holds A and B of every adapted module at --max-lora-rank in
+ * the model dtype, i.e. the adapter's parameters scaled from its rank to the slot's.
+ */
+export function vllmLoraBytes(adapter: { parameters: number; rank: number }, bytes: number): number {
+  const slotRank = VLLM_LORA_RANKS.find((r) => r >= adapter.rank) ?? adapter.rank;
+  return Math.ceil((adapter.parameters * slotRank) / Math.max(1, adapter.rank)) * bytes * VLLM_LORA_SLOTS;
+}
+
+/** The F16 LoRA GGUF served over the base (adapter mode: the default at F16 and Q8_0), else 0 (merged). */
+export function ggufAdapterBytes(adapter: ModelFacts['adapter'], q: Quantization): number {
+  return adapter && (q === 'F16' || q === 'Q8_0' || q === 'BF16') ? adapter.parameters * 2 : 0;
 }
 
 export interface RecommendOptions {
@@ -184,7 +204,8 @@ function vllmOption(
   const reasons: string[] = [];
   // vLLM's dtype "auto": float32 checkpoints load as float16.
   const bytes = Math.min(2, dtypeBytes(dtype));
-  const weights = parameters * bytes;
+  const loraBytes = model.adapter ? vllmLoraBytes(model.adapter, bytes) : 0;
+  const weights = parameters * bytes + loraBytes;
   const overhead = vllmOverheadBytes(shape);
   const kv = kvCacheBytes(shape, context, bytes, parallel, 'vllm');
   const base = {
@@ -260,7 +281,14 @@ function vllmOption(
         ...(maxLen >= 256 ? { max_model_len: Math.min(shape.context_length, maxLen) } : {}),
         ...(tp > 1 ? { tensor_parallel_size: tp } : {}),
       },
-      reasons: [...reasons],
+      reasons: [
+        ...reasons,
+        ...(loraBytes
+          ? [
+              `The weights include ${gib(loraBytes)} vLLM reserves for ${VLLM_LORA_SLOTS} LoRA slot at --max-lora-rank ${VLLM_LORA_RANKS.find((r) => r >= (model.adapter?.rank ?? 0)) ?? model.adapter?.rank}.`,
+            ]
+          : []),
+      ],
     };
     const otherUse = used.reduce((s, g) => s + (g.memory_total_bytes - freeBytes(g)), 0);
     option.reasons.unshift(
@@ -359,7 +387,8 @@ function ggufOption(
   // Quality first: the best type that fits on one GPU or split over all of them wins.
   let best: DeploymentOption | undefined;
   for (const q of QUALITY_LADDER) {
-    const weights = sizeOf(q).tensor_bytes;
+    const adapterBytes = ggufAdapterBytes(model.adapter, q);
+    const weights = sizeOf(q).tensor_bytes + adapterBytes;
     for (const group of groups) {
       const available = group.reduce((s, g) => s + freeBytes(g), 0);
       const overhead = llamaCppOverheadBytes(shape, group.length);
@@ -391,6 +420,13 @@ function ggufOption(
               ]
             : []),
           ...(group.length > 1 ? ['Layers are split across the GPUs.'] : []),
+          ...(model.adapter
+            ? [
+                adapterBytes
+                  ? `The weights include the ${gib(adapterBytes)} F16 LoRA adapter served over the base.`
+                  : `The LoRA adapter is merged into the ${q} base (nothing extra).`,
+              ]
+            : []),
           ...notInstalled,
         ],
       };

@@ -1,6 +1,7 @@
 import type { Checkpoint } from '../../../shared/checkpoints.js';
 import type { Settings } from '../../../shared/settings.js';
 import type { Gpu, GpuProcess, Recommendation, SystemReport } from '../../../shared/system.js';
+import { baseNotFound, checkAdapterBase } from '../checkpoints/adapter-base.js';
 import { BerthError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { type DetectOptions, detectSystem } from './detect.js';
@@ -103,13 +104,19 @@ export class SystemService {
           : 'Pick a folder with a config.json (or a GGUF file).',
       );
     const report = await this.report();
+    // An adapter: the base's weights (its shape came from the base's config.json) plus the adapter itself.
+    const base = checkpoint.kind === 'lora-adapter' ? checkpoint.lora?.base_model_path : undefined;
+    if (checkpoint.kind === 'lora-adapter' && !base) throw baseNotFound(checkpoint.lora?.base_model ?? '?');
+    const adapter = base ? await checkAdapterBase(checkpoint.path, base, false) : undefined;
+    const parameters = adapter ? adapter.base_parameters : checkpoint.parameters;
     return recommendDeployment(
       report,
       {
         shape: checkpoint.shape,
-        ...(checkpoint.parameters ? { parameters: checkpoint.parameters } : {}),
-        ...(checkpoint.active_parameters ? { active_parameters: checkpoint.active_parameters } : {}),
-        dtypes: checkpoint.dtypes,
+        ...(parameters ? { parameters } : {}),
+        ...(!adapter && checkpoint.active_parameters ? { active_parameters: checkpoint.active_parameters } : {}),
+        ...(adapter ? { adapter: { parameters: adapter.adapter_parameters, rank: adapter.rank } } : {}),
+        dtypes: adapter ? [] : checkpoint.dtypes,
         ...(checkpoint.tokenizer?.kind ? { tokenizer: { kind: checkpoint.tokenizer.kind } } : {}),
         path: checkpoint.path,
       },

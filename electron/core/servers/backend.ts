@@ -2,6 +2,7 @@ import type { DeployConfig, Quantization, ServerType } from '../../../shared/dep
 import type { Progress } from '../../../shared/events.js';
 import type { ServerInfo } from '../../../shared/servers.js';
 import type { BackendStatus } from '../../../shared/system.js';
+import type { AdapterFacts } from '../checkpoints/adapter-base.js';
 import type { BerthError } from '../errors.js';
 
 /**
@@ -61,6 +62,8 @@ export interface PrepareInput {
   /** For LoRA adapters: the base model folder, and the adapter folder. */
   base_model_path?: string;
   adapter_path?: string;
+  /** For LoRA adapters: what the check against the base learned (rank, alpha, sizes). */
+  adapter?: AdapterFacts;
   /** The folder holding the tokenizer when model_path has none (a Trainer checkpoint without tokenizer files). */
   tokenizer_path?: string;
   model_name: string;
@@ -72,6 +75,10 @@ export interface PreparedModel extends PrepareInput {
   quantization?: Quantization;
   /** Whether the GGUF came from the conversion cache. */
   cached?: boolean;
+  /** A LoRA adapter on a GGUF backend: served as a llama.cpp LoRA GGUF over gguf_path (the base), or merged. */
+  adapter_mode?: 'adapter' | 'merged';
+  adapter_gguf_path?: string;
+  adapter_mode_reason?: string;
 }
 
 /** Where and how the supervisor will run the server. */

@@ -19,6 +19,15 @@ function openDeploy(job: Job, checkpoint: Checkpoint): void {
     job_id: job.id,
     ...(checkpoint.relative_path === '.' ? {} : { checkpoint_path: checkpoint.relative_path }),
     label: checkpoint.relative_path === '.' ? job.name : `${job.name} / ${checkpoint.relative_path}`,
+    ...(checkpoint.kind === 'lora-adapter' && checkpoint.lora
+      ? {
+          adapter: {
+            base_model: checkpoint.lora.base_model,
+            rank: checkpoint.lora.rank,
+            ...(checkpoint.lora.base_model_path ? { base_model_path: checkpoint.lora.base_model_path } : {}),
+          },
+        }
+      : {}),
   });
   useAppStore.getState().navigate('deploy');
 }

@@ -35,6 +35,21 @@ interface FormState {
   gpu_memory_utilization: string;
   name: string;
   port: string;
+  /** LoRA adapters on Ollama / the built-in engine: '' follows the default (merged below Q8_0). */
+  adapter_mode: '' | 'adapter' | 'merged';
+  /** LoRA adapters: the base model folder, when Berth did not find it. */
+  base_model_path: string;
+}
+
+/** The trade-off between the two ways a LoRA adapter runs on a GGUF backend (shown next to the choice). */
+export function adapterModeWhy(mode: '' | 'adapter' | 'merged', quantization: Quantization): string {
+  const low = quantization === 'Q4_K_M' || quantization === 'Q5_K_M';
+  const effective = mode || (low ? 'merged' : 'adapter');
+  const trade =
+    'Adapter: one small LoRA file over the shared base GGUF, so switching checkpoints costs seconds. Merged: a whole model per checkpoint, quantized with the adapter folded in.';
+  if (effective === 'merged')
+    return `${mode ? 'Merged' : `Merged by default at ${quantization}`}: quantizing the merged model keeps quality an F16 adapter over a ${quantization} base loses. ${trade}`;
+  return `${mode ? 'Adapter' : `Adapter by default at ${quantization}`}${low ? `: the F16 adapter runs over a ${quantization} base, which loses some of what it learned` : ''}. ${trade}`;
 }
 
 /** Field errors for the form, checked as the user types (the core checks again with the same rules). */
@@ -43,6 +58,8 @@ export function validateDeployForm(f: FormState): Partial<Record<keyof FormState
   if (f.name && !ModelNameSchema.safeParse(f.name).success) {
     errors.name = 'Letters, digits, ".", "_" and "-", starting with a letter or digit (at most 64).';
   }
+  if (f.base_model_path && !f.base_model_path.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(f.base_model_path))
+    errors.base_model_path = "The base model's folder, as an absolute path.";
   if (f.port) {
     const port = Number(f.port);
     if (!Number.isInteger(port) || port < 1024 || port > 65535) errors.port = 'A port from 1024 to 65535.';
@@ -67,6 +84,8 @@ export function DeployPage() {
     gpu_memory_utilization: '0.9',
     name: '',
     port: '',
+    adapter_mode: '',
+    base_model_path: '',
   });
   const [submitError, setSubmitError] = useState<unknown>();
   /** Fields the user changed: the recommendation no longer sets them. */
@@ -144,7 +163,9 @@ export function DeployPage() {
       ...(target.checkpoint_path ? { checkpoint_path: target.checkpoint_path } : {}),
       server_type: form.server_type,
       ...(form.name ? { name: form.name } : {}),
+      ...(target.adapter && form.base_model_path ? { base_model_path: form.base_model_path } : {}),
       config: {
+        ...(target.adapter && gguf && form.adapter_mode ? { adapter_mode: form.adapter_mode } : {}),
         context_length: Number(form.context_length),
         ...(gguf || form.server_type === 'auto' ? { quantization: form.quantization } : {}),
         ...(form.server_type === 'vllm' || form.server_type === 'auto'
@@ -216,6 +237,35 @@ export function DeployPage() {
                     </option>
                   ))}
                 </select>
+              </Field>
+            ) : null}
+            {target.adapter && (gguf || form.server_type === 'auto') ? (
+              <Field label="LoRA adapter" why={adapterModeWhy(form.adapter_mode, form.quantization)}>
+                <select
+                  value={form.adapter_mode}
+                  onChange={(e) => set({ adapter_mode: e.target.value as FormState['adapter_mode'] })}
+                >
+                  <option value="">Default for the quantization</option>
+                  <option value="adapter">Adapter over the base GGUF</option>
+                  <option value="merged">Merged into the base</option>
+                </select>
+              </Field>
+            ) : null}
+            {target.adapter ? (
+              <Field
+                label="Base model"
+                why={
+                  target.adapter.base_model_path
+                    ? `Found: ${target.adapter.base_model_path} (for "${target.adapter.base_model}"). Another folder here overrides it.`
+                    : `"${target.adapter.base_model}" is not on this machine: give its folder.`
+                }
+                error={errors.base_model_path}
+              >
+                <input
+                  value={form.base_model_path}
+                  placeholder={target.adapter.base_model_path ?? '/path/to/base-model'}
+                  onChange={(e) => set({ base_model_path: e.target.value })}
+                />
               </Field>
             ) : null}
             <Field

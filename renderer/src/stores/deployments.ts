@@ -13,6 +13,8 @@ export interface DeployTarget {
   model_path?: string;
   checkpoint_path?: string;
   label: string;
+  /** A LoRA adapter: the base it names, and the folder Berth found for it (if any). */
+  adapter?: { base_model: string; base_model_path?: string; rank: number };
 }
 
 /** A deployment as the window follows it: stages, progress per stage, and its log lines. */

@@ -76,6 +76,26 @@ describe('berth deploy', () => {
     expect(c.err()).toContain('NAME_CONFLICT');
   });
 
+  it('--base gives a LoRA adapter its base: checked against the adapter before any work', async () => {
+    const fixtures = join(import.meta.dirname, '..', '..', 'checkpoints', '__fixtures__');
+    const adapter = join(fixtures, 'lora-missing-base');
+    const without = io();
+    expect(await main(['deploy', adapter, '--server', 'llamacpp'], without.io, { BERTH_HOME: t.home })).toBe(
+      1,
+    );
+    expect(without.err()).toContain('ADAPTER_BASE_MISSING');
+    expect(without.err()).toContain('--base <path>');
+    const wrong = io();
+    const code = await main(
+      ['deploy', adapter, '--server', 'llamacpp', '--base', join(fixtures, 'tiny-mistral-f32')],
+      wrong.io,
+      { BERTH_HOME: t.home },
+    );
+    expect(code).toBe(1);
+    expect(wrong.err()).toContain('ADAPTER_BASE_MISMATCH');
+    expect(wrong.err()).toContain('[8, 16] in the adapter');
+  });
+
   it('ls and stop find servers by name', async () => {
     const ls = io();
     expect(await main(['ls', '--json'], ls.io, { BERTH_HOME: t.home })).toBe(0);

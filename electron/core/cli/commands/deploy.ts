@@ -13,7 +13,7 @@ export const deployCommand: Command = {
   name: 'deploy',
   summary: 'Deploy a checkpoint (a path or a registered job id) to vLLM, Ollama or the built-in engine',
   usage:
-    'berth deploy <path|job-id> --server vllm|ollama|llamacpp|auto [--checkpoint checkpoint-N] [--name NAME] [--quantization Q4_K_M] [--context N] [--port N] [--gpu-memory-utilization 0.9] [--json]',
+    'berth deploy <path|job-id> --server vllm|ollama|llamacpp|auto [--checkpoint checkpoint-N] [--name NAME] [--quantization Q4_K_M] [--context N] [--port N] [--gpu-memory-utilization 0.9] [--base <path>] [--adapter-mode adapter|merged] [--json]',
   options: {
     server: { type: 'string', default: 'auto' },
     checkpoint: { type: 'string' },
@@ -24,6 +24,9 @@ export const deployCommand: Command = {
     'gpu-memory-utilization': { type: 'string' },
     'max-model-len': { type: 'string' },
     'tensor-parallel-size': { type: 'string' },
+    /** A LoRA adapter's base model folder, when base_model_name_or_path does not lead to it here. */
+    base: { type: 'string' },
+    'adapter-mode': { type: 'string' },
   },
   async run(args, io, env) {
     const target = args.positionals[0];
@@ -38,6 +41,7 @@ export const deployCommand: Command = {
         gpu_memory_utilization: num('gpu-memory-utilization'),
         max_model_len: num('max-model-len'),
         tensor_parallel_size: num('tensor-parallel-size'),
+        adapter_mode: v['adapter-mode'],
       }).filter(([, value]) => value !== undefined),
     );
     const request = {
@@ -45,6 +49,7 @@ export const deployCommand: Command = {
       server_type: v.server,
       ...(v.checkpoint ? { checkpoint_path: v.checkpoint } : {}),
       ...(v.name ? { name: v.name } : {}),
+      ...(v.base ? { base_model_path: resolve(String(v.base)) } : {}),
       config,
     } as DeployRequest;
 

@@ -114,6 +114,7 @@ export function engineLaunchPlan(
 ): LaunchPlan {
   if (!model.gguf_path) throw new BerthError('INTERNAL', 'The built-in engine needs a prepared GGUF');
   const args = [...engine.args, '--model', model.gguf_path];
+  if (model.adapter_gguf_path) args.push('--lora', model.adapter_gguf_path);
   args.push('--host', target.host, '--port', String(target.port), '--name', model.model_name);
   if (model.config.context_length !== undefined) args.push('--ctx', String(model.config.context_length));
   if (model.config.api_key !== undefined) args.push('--api-key', model.config.api_key);

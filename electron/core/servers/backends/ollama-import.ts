@@ -11,6 +11,8 @@ import { ollamaChatFormat } from './ollama-template.js';
 
 /** The file name the GGUF gets inside the Ollama model (`files` in /api/create). */
 const GGUF_FILE = 'model.gguf';
+/** The file name a LoRA adapter GGUF gets (`adapters` in /api/create). */
+const ADAPTER_FILE = 'adapter.gguf';
 
 /** Uploads the GGUF (unless Ollama has that digest), creates the model, checks /api/show and warms it up. */
 export async function importModel(
@@ -21,10 +23,11 @@ export async function importModel(
 ): Promise<void> {
   const gguf = model.gguf_path;
   if (!gguf) throw new BerthError('INTERNAL', 'Ollama needs a prepared GGUF');
-  const digest = await sha256Digest(gguf, ctx);
-  const head = await fetch(`${url}/api/blobs/${digest}`, { method: 'HEAD', signal: ctx.signal });
-  if (head.status === 200) ctx.log(`ollama already has ${digest}`, 'berth');
-  else await uploadBlob(url, gguf, digest, ctx);
+  const digest = await ensureBlob(url, gguf, ctx);
+  // A LoRA adapter served as one: its GGUF is Ollama's ADAPTER layer over the base (a blob like the model).
+  const adapterDigest = model.adapter_gguf_path
+    ? await ensureBlob(url, model.adapter_gguf_path, ctx)
+    : undefined;
 
   const info = await readGgufFileInfo(gguf, { readTensorInfo: false });
   const tokenizer = info.metadata.tokenizer;
@@ -40,6 +43,7 @@ export async function importModel(
   const request = {
     model: model.model_name,
     files: { [GGUF_FILE]: digest },
+    ...(adapterDigest ? { adapters: { [ADAPTER_FILE]: adapterDigest } } : {}),
     parameters: { num_ctx: numCtx, ...(format.stop.length > 0 ? { stop: format.stop } : {}) },
     ...(format.template ? { template: format.template } : {}),
   };
@@ -52,6 +56,15 @@ export async function importModel(
   await ollamaCall('warm-up', () =>
     client.generate({ model: model.model_name, prompt: 'Hello', stream: false, options: { num_predict: 1 } }),
   );
+}
+
+/** Uploads a file as a blob unless Ollama already has its digest; returns the digest. */
+async function ensureBlob(url: string, path: string, ctx: StageContext): Promise<string> {
+  const digest = await sha256Digest(path, ctx);
+  const head = await fetch(`${url}/api/blobs/${digest}`, { method: 'HEAD', signal: ctx.signal });
+  if (head.status === 200) ctx.log(`ollama already has ${digest}`, 'berth');
+  else await uploadBlob(url, path, digest, ctx);
+  return digest;
 }
 
 /** Runs one Ollama API call, turning its error message into a classified BerthError. */

@@ -106,13 +106,26 @@ export function vllmLaunchPlan(
     args.push('--tensor-parallel-size', String(config.tensor_parallel_size));
   if (config.dtype !== undefined) args.push('--dtype', config.dtype);
   if (config.api_key !== undefined) args.push('--api-key', config.api_key);
-  if (lora) args.push('--enable-lora', '--lora-modules', `${model.model_name}=${model.adapter_path}`);
+  if (lora) {
+    args.push('--enable-lora', '--lora-modules', `${model.model_name}=${model.adapter_path}`);
+    // vLLM refuses adapters above --max-lora-rank (default 16); it takes only its listed sizes.
+    const rank = model.adapter?.rank;
+    if (rank !== undefined) args.push('--max-lora-rank', String(vllmLoraRank(rank)));
+  }
   return {
     command: python,
     args,
     env: { ...passThrough(env), PYTHONUNBUFFERED: '1', VLLM_NO_USAGE_STATS: '1' },
     startupDeadlineMs: VLLM_STARTUP_DEADLINE_MS,
   };
+}
+
+/** The ranks vLLM's --max-lora-rank accepts. */
+export const VLLM_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512];
+
+/** The smallest --max-lora-rank vLLM accepts that holds an adapter of rank `rank`. */
+export function vllmLoraRank(rank: number): number {
+  return VLLM_LORA_RANKS.find((r) => r >= rank) ?? rank;
 }
 
 function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -33,6 +33,7 @@ def parse_args(argv):
     p.add_argument("--api-key", type=str, default=None)
     p.add_argument("--enable-lora", action="store_true")
     p.add_argument("--lora-modules", nargs="+", type=str, default=None)
+    p.add_argument("--max-lora-rank", type=int, default=16, choices=[1, 8, 16, 32, 64, 128, 256, 320, 512])
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--enforce-eager", action="store_true")
     return p.parse_args(argv)
@@ -66,6 +67,15 @@ def main(argv=None):
     if loras and not args.enable_lora:
         emit("ValueError: Cannot use --lora-modules without --enable-lora")
         sys.exit(1)
+    for name, path in loras.items():  # vLLM loads the static adapters at start-up and checks their rank
+        try:
+            rank = int(json.loads((Path(path) / "adapter_config.json").read_text()).get("r", 8))
+        except (OSError, ValueError):
+            emit(f"ValueError: Loading lora {name} failed: No adapter found for {path}")
+            sys.exit(1)
+        if rank > args.max_lora_rank:
+            emit(f"ValueError: LoRA rank {rank} is greater than max_lora_rank {args.max_lora_rank}.")
+            sys.exit(1)
     fail = os.environ.get("BERTH_STANDIN_FAIL", "")
     delay = int(os.environ.get("BERTH_STANDIN_DELAY_MS", "300")) / 1000
     if os.environ.get("BERTH_STANDIN_IGNORE_TERM") == "1":
