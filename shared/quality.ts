@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/** Which evaluation text a report used. */
+export const EvalTextInfoSchema = z.object({
+  /** `default`: the text that ships with Berth (resources/eval); `file`: the user's .txt or .jsonl. */
+  source: z.enum(['default', 'file']),
+  name: z.string(),
+  path: z.string().optional(),
+  /** `text` (plain), `jsonl-text` (records' `text`), `jsonl-messages` (records' `messages` through the chat template). */
+  format: z.enum(['text', 'jsonl-text', 'jsonl-messages']),
+  records: z.number().int().nonnegative(),
+  sha256: z.string(),
+});
+export type EvalTextInfo = z.infer<typeof EvalTextInfoSchema>;
+
+/**
+ * A measured quality report: a GGUF's next-token distributions against its full-precision reference over an
+ * evaluation text, as llama-perplexity --kl-divergence measures them (KL natural log, per scored token).
+ */
+export const QualityReportSchema = z.object({
+  model_path: z.string(),
+  reference_path: z.string(),
+  /** llama.cpp's file type names, e.g. Q4_K_M and F16 (from general.file_type). */
+  model_type: z.string(),
+  reference_type: z.string(),
+  text: EvalTextInfoSchema,
+  context: z.number().int().positive(),
+  windows: z.number().int().positive(),
+  /** Scored tokens (the second half of each window). */
+  tokens: z.number().int().positive(),
+  kl_mean: z.number().nonnegative(),
+  kl_median: z.number().nonnegative(),
+  kl_p99: z.number().nonnegative(),
+  kl_max: z.number().nonnegative(),
+  /** Fraction (0..1) of scored positions where both models' most likely next token is the same. */
+  top1_agreement: z.number().min(0).max(1),
+  ppl_reference: z.number().positive(),
+  ppl_model: z.number().positive(),
+  ppl_ratio: z.number().positive(),
+  seconds: z.number().nonnegative(),
+  /** Of `seconds`, the time spent evaluating windows (both models). */
+  eval_seconds: z.number().nonnegative(),
+  gpu: z.union([z.string(), z.literal(false)]),
+  created_at: z.string(),
+});
+export type QualityReport = z.infer<typeof QualityReportSchema>;
+
+/** Progress of a quality measurement: scored tokens done of total. */
+export const QualityProgressSchema = z.object({
+  stage: z.enum(['loading', 'tokenizing', 'evaluating']),
+  done: z.number(),
+  total: z.number(),
+  elapsed_s: z.number().optional(),
+  eta_s: z.number().optional(),
+});
+export type QualityProgress = z.infer<typeof QualityProgressSchema>;
+
+/** The short verdict shown on a server card, e.g. "Q4_K_M: top-1 agreement 94 %, KL 0.031, PPL +2.1 %". */
+export function qualityVerdict(
+  r: Pick<QualityReport, 'model_type' | 'top1_agreement' | 'kl_mean' | 'ppl_ratio'>,
+) {
+  const ppl = (r.ppl_ratio - 1) * 100;
+  const sign = ppl >= 0 ? '+' : '−';
+  return `${r.model_type}: top-1 agreement ${(r.top1_agreement * 100).toFixed(0)} %, KL ${r.kl_mean.toFixed(3)}, PPL ${sign}${Math.abs(ppl).toFixed(1)} %`;
+}
+
+/** A plain reading of the figures (thresholds from llama.cpp's published KL tables for common quantizations). */
+export function qualityReading(r: Pick<QualityReport, 'kl_mean' | 'top1_agreement'>): string {
+  if (r.kl_mean < 0.01) return 'practically the same as the full-precision model';
+  if (r.kl_mean < 0.05) return 'close to the full-precision model; small differences in word choice';
+  if (r.kl_mean < 0.15)
+    return 'noticeably different from the full-precision model; check outputs you care about';
+  return 'far from the full-precision model; prefer a larger quantization';
+}
