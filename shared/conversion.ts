@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { QuantizationSchema } from './deploy.js';
+import { QualityReportSchema } from './quality.js';
 
 /** One GGUF in Berth's conversion cache (keyed by checkpoint fingerprint, output type, converter version). */
 export const ConversionCacheEntrySchema = z.object({
@@ -10,6 +11,8 @@ export const ConversionCacheEntrySchema = z.object({
   bytes: z.number(),
   created_at: z.string(),
   converter_version: z.string(),
+  /** Quality reports measured for this GGUF (one per evaluation text, context and reference): measured once. */
+  quality: z.array(QualityReportSchema).optional(),
 });
 export type ConversionCacheEntry = z.infer<typeof ConversionCacheEntrySchema>;
 

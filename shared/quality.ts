@@ -41,13 +41,15 @@ export const QualityReportSchema = z.object({
   /** Of `seconds`, the time spent evaluating windows (both models). */
   eval_seconds: z.number().nonnegative(),
   gpu: z.union([z.string(), z.literal(false)]),
+  /** Greedy generation speed of the model here, when it was measured (compare-quants). */
+  tokens_per_second: z.number().positive().optional(),
   created_at: z.string(),
 });
 export type QualityReport = z.infer<typeof QualityReportSchema>;
 
 /** Progress of a quality measurement: scored tokens done of total. */
 export const QualityProgressSchema = z.object({
-  stage: z.enum(['loading', 'tokenizing', 'evaluating']),
+  stage: z.enum(['loading', 'tokenizing', 'evaluating', 'speed']),
   done: z.number(),
   total: z.number(),
   elapsed_s: z.number().optional(),
@@ -72,3 +74,35 @@ export function qualityReading(r: Pick<QualityReport, 'kl_mean' | 'top1_agreemen
     return 'noticeably different from the full-precision model; check outputs you care about';
   return 'far from the full-precision model; prefer a larger quantization';
 }
+
+/** One row of compare-quants: one quantization of the checkpoint. */
+export const CompareRowSchema = z.object({
+  quantization: z.string(),
+  gguf_path: z.string(),
+  bytes: z.number(),
+  /** The F16 row is the reference the others are measured against. */
+  reference: z.boolean(),
+  report: QualityReportSchema.optional(),
+  tokens_per_second: z.number().positive().optional(),
+  fit: z.enum(['fits', 'tight', 'does_not_fit']).optional(),
+  fit_detail: z.string().optional(),
+});
+export type CompareRow = z.infer<typeof CompareRowSchema>;
+
+export const CompareResultSchema = z.object({
+  model_path: z.string(),
+  rows: z.array(CompareRowSchema),
+  text: EvalTextInfoSchema,
+});
+export type CompareResult = z.infer<typeof CompareResultSchema>;
+
+/** Progress of a quality or compare run: which quantization, and whether converting or measuring it. */
+export const QualityJobProgressSchema = z.object({
+  quantization: z.string(),
+  phase: z.enum(['convert', 'measure']),
+  done: z.number(),
+  total: z.number(),
+  stage: z.string(),
+  eta_s: z.number().optional(),
+});
+export type QualityJobProgress = z.infer<typeof QualityJobProgressSchema>;

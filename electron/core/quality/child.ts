@@ -11,6 +11,7 @@ import {
   type ChatHistoryItem,
   GgufFileType,
   getLlama,
+  type LlamaContextSequence,
   LlamaLogLevel,
   type LlamaModel,
   resolveChatWrapper,
@@ -68,7 +69,56 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Tokens/s of greedy generation after a short prompt from the text (the prompt's evaluation not counted). */
+async function generationSpeed(
+  seq: LlamaContextSequence,
+  tokens: Token[],
+  count: number,
+  context: number,
+  bos: Token | null,
+): Promise<number | undefined> {
+  emit({ event: 'progress', stage: 'speed', done: 0, total: count });
+  await seq.clearHistory();
+  const prompt = tokens.slice(0, Math.min(32, tokens.length));
+  if (bos !== null) prompt[0] = bos;
+  const budget = Math.max(2, Math.min(count, context - prompt.length - 1));
+  let n = 0;
+  let firstAt = 0;
+  for await (const _token of seq.evaluate(prompt, { temperature: 0 })) {
+    if (n === 0) firstAt = performance.now();
+    n++;
+    if (n >= budget) break;
+  }
+  emit({ event: 'progress', stage: 'speed', done: count, total: count });
+  const seconds = (performance.now() - firstAt) / 1000;
+  return n > 1 && seconds > 0 ? (n - 1) / seconds : undefined;
+}
+
+async function speedOnly(job: EvaluatorJob): Promise<void> {
+  const llama = await getLlama({
+    gpu: job.gpu === 'cpu' ? false : 'auto',
+    build: 'never',
+    logLevel: LlamaLogLevel.error,
+  });
+  const model = await llama.loadModel({ modelPath: job.model }).catch((error: Error) => {
+    throw new JobError('MODEL_LOAD_FAILED', `${job.model}: ${error.message}`);
+  });
+  const tokens = tokenizeAll(model, job.segments);
+  const ctx = await model.createContext({
+    contextSize: job.context,
+    sequences: 1,
+    ...(job.threads ? { threads: job.threads } : {}),
+  });
+  const bos = model.tokens.bos !== null && model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
+  const tps = await generationSpeed(ctx.getSequence(), tokens, job.speed_tokens || 32, job.context, bos);
+  emit({ event: 'speed', tokens_per_second: tps ?? null });
+  await ctx.dispose();
+  await model.dispose();
+  await llama.dispose();
+}
+
 async function run(job: EvaluatorJob): Promise<void> {
+  if (job.speed_only) return speedOnly(job);
   const started = performance.now();
   emit({ event: 'progress', stage: 'loading', done: 0, total: 2 });
   const llama = await getLlama({
@@ -194,6 +244,10 @@ async function run(job: EvaluatorJob): Promise<void> {
   }
   const evalSeconds = (performance.now() - evalStarted) / 1000;
   const figures = acc.figures();
+  let tokensPerSecond: number | undefined;
+  if (job.speed_tokens && job.speed_tokens > 0) {
+    tokensPerSecond = await generationSpeed(modSeq, tokens, job.speed_tokens, context, useBos ? bos : null);
+  }
   emit({
     event: 'done',
     figures: {
@@ -205,6 +259,7 @@ async function run(job: EvaluatorJob): Promise<void> {
       seconds: (performance.now() - started) / 1000,
       eval_seconds: evalSeconds,
       gpu: llama.gpu,
+      ...(tokensPerSecond !== undefined ? { tokens_per_second: tokensPerSecond } : {}),
     },
   });
   await refCtx.dispose();

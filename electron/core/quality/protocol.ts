@@ -21,6 +21,10 @@ export interface EvaluatorJob {
    * comparison that every assertion on the report must catch.
    */
   test_shift?: number;
+  /** After the comparison, generate this many tokens greedily with the model and report tokens/s (0: skip). */
+  speed_tokens?: number;
+  /** Only the generation speed of `model` (no comparison, `reference` unused): answers with a `speed` line. */
+  speed_only?: boolean;
 }
 
 export interface EvaluatorFigures {
@@ -40,9 +44,12 @@ export interface EvaluatorFigures {
   seconds: number;
   eval_seconds: number;
   gpu: string | false;
+  /** Greedy generation speed of the model on this machine (job.speed_tokens). */
+  tokens_per_second?: number;
 }
 
 export type EvaluatorLine =
   | ({ event: 'progress' } & QualityProgress)
   | { event: 'done'; figures: EvaluatorFigures }
+  | { event: 'speed'; tokens_per_second: number | null }
   | { event: 'error'; code: string; message: string; hint?: string };

@@ -49,6 +49,33 @@ export const DEFAULT_CONTEXT = 512;
 
 /** Measures `model` against `reference` over the evaluation text; resolves with the report. */
 export async function measureQuality(o: MeasureOptions): Promise<QualityReport> {
+  const { figures, text } = await runEvaluator(o);
+  if (!figures) throw new BerthError('QUALITY_FAILED', 'The evaluator finished without figures');
+  return {
+    ...figures,
+    model_path: o.model,
+    reference_path: o.reference,
+    text: text.info,
+    created_at: new Date((o.now ?? Date.now)()).toISOString(),
+  };
+}
+
+/** Greedy generation speed of one GGUF here (a short generation, as the built-in engine generates). */
+export async function measureSpeed(
+  o: Omit<MeasureOptions, 'reference'> & { tokens?: number },
+): Promise<number | undefined> {
+  const { speed } = await runEvaluator({
+    ...o,
+    reference: o.model,
+    context: o.context ?? 256,
+    extra: { ...o.extra, speed_only: true, speed_tokens: o.tokens ?? 32 },
+  });
+  return speed ?? undefined;
+}
+
+async function runEvaluator(
+  o: MeasureOptions,
+): Promise<{ figures?: EvaluatorFigures; speed?: number | null; text: EvalText }> {
   const text = typeof o.text === 'object' ? o.text : loadEvalText(o.text);
   const context = o.context ?? DEFAULT_CONTEXT;
   const job: EvaluatorJob = {
@@ -74,6 +101,7 @@ export async function measureQuality(o: MeasureOptions): Promise<QualityReport> 
     forceKillAfterDelay: 5_000,
   });
   let figures: EvaluatorFigures | undefined;
+  let speed: number | null | undefined;
   let failure: { code: string; message: string; hint?: string } | undefined;
   const stderrTail: string[] = [];
   const stdout = createInterface({ input: child.stdout });
@@ -90,6 +118,7 @@ export async function measureQuality(o: MeasureOptions): Promise<QualityReport> 
       const { event: _e, ...p } = line;
       o.onProgress?.(p);
     } else if (line.event === 'done') figures = line.figures;
+    else if (line.event === 'speed') speed = line.tokens_per_second;
     else if (line.event === 'error') failure = line;
   });
   const stderr = createInterface({ input: child.stderr });
@@ -106,7 +135,7 @@ export async function measureQuality(o: MeasureOptions): Promise<QualityReport> 
     throw new BerthError('CANCELLED', `Measuring ${o.model} was cancelled`, 'Nothing was recorded.');
   }
   if (failure) throw new BerthError(failure.code, failure.message, failure.hint);
-  if (result.exitCode !== 0 || !figures) {
+  if (result.exitCode !== 0 || (!figures && speed === undefined)) {
     throw new BerthError(
       'QUALITY_FAILED',
       `The evaluator exited with ${result.exitCode ?? result.signal}: ${stderrTail.slice(-3).join(' ')}`,
@@ -114,11 +143,5 @@ export async function measureQuality(o: MeasureOptions): Promise<QualityReport> 
       { log_tail: stderrTail },
     );
   }
-  return {
-    ...figures,
-    model_path: o.model,
-    reference_path: o.reference,
-    text: text.info,
-    created_at: new Date((o.now ?? Date.now)()).toISOString(),
-  };
+  return { ...(figures ? { figures } : {}), ...(speed !== undefined ? { speed } : {}), text };
 }
