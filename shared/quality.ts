@@ -106,3 +106,38 @@ export const QualityJobProgressSchema = z.object({
   eta_s: z.number().optional(),
 });
 export type QualityJobProgress = z.infer<typeof QualityJobProgressSchema>;
+
+/** POST /api/quality: a report for a GGUF (against its F16) or for a model folder's quantization. */
+export const QualityRequestSchema = z
+  .object({
+    job_id: z.string().optional(),
+    model_path: z.string().optional(),
+    checkpoint_path: z.string().optional(),
+    gguf_path: z.string().optional(),
+    against: z.string().optional(),
+    text_path: z.string().optional(),
+    quantization: z.enum(['F16', 'BF16', 'Q8_0', 'Q5_K_M', 'Q4_K_M']).optional(),
+    context: z.number().int().min(16).max(32768).optional(),
+    windows: z.number().int().min(1).optional(),
+    force: z.boolean().optional(),
+  })
+  .strict();
+export type QualityRequest = z.infer<typeof QualityRequestSchema>;
+
+/** POST /api/quality/compare: one checkpoint in several types. */
+export const CompareRequestSchema = z
+  .object({
+    job_id: z.string().optional(),
+    model_path: z.string().optional(),
+    checkpoint_path: z.string().optional(),
+    types: z
+      .array(z.enum(['F16', 'BF16', 'Q8_0', 'Q5_K_M', 'Q4_K_M']))
+      .min(1)
+      .max(5)
+      .optional(),
+    text_path: z.string().optional(),
+    context: z.number().int().min(16).max(32768).optional(),
+    windows: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type CompareRequest = z.infer<typeof CompareRequestSchema>;
