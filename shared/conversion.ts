@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { QuantizationSchema } from './deploy.js';
+import { QualityReportSchema } from './quality.js';
 
 /** One GGUF in Berth's conversion cache (keyed by checkpoint fingerprint, output type, converter version). */
 export const ConversionCacheEntrySchema = z.object({
@@ -13,6 +14,8 @@ export const ConversionCacheEntrySchema = z.object({
   /** LoRA entries: `adapter` (a llama.cpp LoRA GGUF) or `merged`, and the base they were made against. */
   lora_mode: z.enum(['adapter', 'merged']).optional(),
   base_model_path: z.string().optional(),
+  /** Quality reports measured for this GGUF (one per evaluation text, context and reference): measured once. */
+  quality: z.array(QualityReportSchema).optional(),
 });
 export type ConversionCacheEntry = z.infer<typeof ConversionCacheEntrySchema>;
 

@@ -91,6 +91,12 @@ export const ERROR_STATUS = {
   CONVERTER_ENV_MISSING: 503,
   QUANTIZE_FAILED: 500,
   CONVERSION_FAILED: 500,
+  // quality reports (core.quality)
+  EVAL_TEXT_INVALID: 422,
+  EVAL_TEXT_TOO_SHORT: 422,
+  VOCAB_MISMATCH: 422,
+  REFERENCE_REQUIRED: 400,
+  QUALITY_FAILED: 500,
   INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

@@ -11,6 +11,7 @@ import { registerCheckpointRoutes } from './routes/checkpoints.js';
 import { registerConversionRoutes } from './routes/conversion.js';
 import { registerDeployRoutes } from './routes/deploy.js';
 import { registerPlaygroundRoutes } from './routes/playground.js';
+import { registerQualityRoutes } from './routes/quality.js';
 import { registerServerRoutes } from './routes/servers.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerStatic } from './static.js';
@@ -49,6 +50,7 @@ export const routeModules: RouteModule[] = [
   registerConversionRoutes,
   registerSystemRoutes,
   registerPlaygroundRoutes,
+  registerQualityRoutes,
 ];
 
 /**

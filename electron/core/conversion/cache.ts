@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type ConversionCacheEntry, ConversionCacheEntrySchema } from '../../../shared/conversion.js';
+import type { QualityReport } from '../../../shared/quality.js';
 import { BerthError } from '../errors.js';
 import { makePrivate, writePrivateFile } from '../private-fs.js';
 
@@ -42,6 +43,26 @@ export class ConversionCache {
     const full = { ...entry, gguf_path: gguf, bytes: statSync(gguf).size };
     writePrivateFile(join(this.dir, `${entry.id}.json`), JSON.stringify(full, null, 2));
     return full;
+  }
+
+  /** The entry whose GGUF is `ggufPath`, if that file is in the cache. */
+  byPath(ggufPath: string): ConversionCacheEntry | undefined {
+    const name = resolve(ggufPath).startsWith(resolve(this.dir))
+      ? /([a-f0-9]{32})\.gguf$/.exec(ggufPath)
+      : null;
+    return name?.[1] ? this.get(name[1]) : undefined;
+  }
+
+  /** Keeps a quality report with its entry, replacing one measured the same way (same text, context, reference). */
+  addQuality(id: string, report: QualityReport): void {
+    const entry = this.get(id);
+    if (!entry) return;
+    const same = (r: QualityReport) =>
+      r.text.sha256 === report.text.sha256 &&
+      r.context === report.context &&
+      r.reference_path === report.reference_path;
+    const quality = [...(entry.quality ?? []).filter((r) => !same(r)), report];
+    writePrivateFile(join(this.dir, `${id}.json`), JSON.stringify({ ...entry, quality }, null, 2));
   }
 
   remove(id: string): void {

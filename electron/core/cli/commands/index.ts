@@ -4,6 +4,7 @@ import { deployCommand } from './deploy.js';
 import { inspectCommand } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { lsCommand } from './ls.js';
+import { compareQuantsCommand, qualityCommand } from './quality.js';
 import { recommendCommand } from './recommend.js';
 import { serveCommand } from './serve.js';
 import { stopCommand } from './stop.js';
@@ -20,4 +21,6 @@ export const commands: Command[] = [
   systemCommand,
   recommendCommand,
   convertCommand,
+  qualityCommand,
+  compareQuantsCommand,
 ];

@@ -1,0 +1,55 @@
+// What the quality evaluator child (child.ts) reads on stdin and prints on stdout, one JSON object a line.
+import type { QualityProgress } from '../../../shared/quality.js';
+import type { EvalSegment } from './text.js';
+
+export interface EvaluatorJob {
+  model: string;
+  reference: string;
+  segments: EvalSegment[];
+  /** Window size in tokens (llama-perplexity's -c). */
+  context: number;
+  /** Cap on windows (0 or unset: every full window of the text). */
+  max_windows?: number;
+  threads?: number;
+  gpu?: 'auto' | 'cpu';
+  /** Bytes the per-chunk next-token distributions of both models may take (bounds memory on big vocabularies). */
+  chunk_bytes?: number;
+  /** Writes the windows' tokens (after BOS substitution) here as JSON, for tests that recompute the figures. */
+  dump_windows?: string;
+  /**
+   * Tests only: compare the reference at position i with the model at position i + shift, a deliberately broken
+   * comparison that every assertion on the report must catch.
+   */
+  test_shift?: number;
+  /** After the comparison, generate this many tokens greedily with the model and report tokens/s (0: skip). */
+  speed_tokens?: number;
+  /** Only the generation speed of `model` (no comparison, `reference` unused): answers with a `speed` line. */
+  speed_only?: boolean;
+}
+
+export interface EvaluatorFigures {
+  model_type: string;
+  reference_type: string;
+  context: number;
+  windows: number;
+  tokens: number;
+  kl_mean: number;
+  kl_median: number;
+  kl_p99: number;
+  kl_max: number;
+  top1_agreement: number;
+  ppl_reference: number;
+  ppl_model: number;
+  ppl_ratio: number;
+  seconds: number;
+  eval_seconds: number;
+  gpu: string | false;
+  /** Greedy generation speed of the model on this machine (job.speed_tokens). */
+  tokens_per_second?: number;
+}
+
+export type EvaluatorLine =
+  | ({ event: 'progress' } & QualityProgress)
+  | { event: 'done'; figures: EvaluatorFigures }
+  | { event: 'speed'; tokens_per_second: number | null }
+  | { event: 'error'; code: string; message: string; hint?: string };
