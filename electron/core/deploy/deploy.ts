@@ -189,7 +189,11 @@ export class DeployService {
           model_path: checkpoint.path,
           ...(tokenizerPath ? { tokenizer_path: tokenizerPath } : {}),
           ...(checkpoint.kind === 'lora-adapter' && resolved.basePath
-            ? { base_model_path: resolved.basePath, adapter_path: checkpoint.path }
+            ? {
+                base_model_path: resolved.basePath,
+                adapter_path: checkpoint.path,
+                ...(checkpoint.lora ? { adapter_rank: checkpoint.lora.rank } : {}),
+              }
             : {}),
           model_name: name,
           config,

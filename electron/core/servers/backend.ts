@@ -61,6 +61,8 @@ export interface PrepareInput {
   /** For LoRA adapters: the base model folder, and the adapter folder. */
   base_model_path?: string;
   adapter_path?: string;
+  /** For LoRA adapters: the adapter's rank (adapter_config.json `r`). */
+  adapter_rank?: number;
   /** The folder holding the tokenizer when model_path has none (a Trainer checkpoint without tokenizer files). */
   tokenizer_path?: string;
   model_name: string;

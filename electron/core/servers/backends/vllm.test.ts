@@ -97,8 +97,11 @@ describe('vLLM launch plan', () => {
       ...preparedModel('tuned', { context_length: 2048 }),
       base_model_path: '/models/base',
       adapter_path: '/runs/x/checkpoint-100',
+      adapter_rank: 24,
     };
     const { args } = vllmLaunchPlan(model, target, 'python3', {});
+    // vLLM's default --max-lora-rank (16) refuses a rank-24 adapter: the next rank vLLM accepts
+    expect(args[args.indexOf('--max-lora-rank') + 1]).toBe('32');
     expect(args.slice(args.indexOf('--model'), args.indexOf('--model') + 2)).toEqual([
       '--model',
       '/models/base',

@@ -106,13 +106,25 @@ export function vllmLaunchPlan(
     args.push('--tensor-parallel-size', String(config.tensor_parallel_size));
   if (config.dtype !== undefined) args.push('--dtype', config.dtype);
   if (config.api_key !== undefined) args.push('--api-key', config.api_key);
-  if (lora) args.push('--enable-lora', '--lora-modules', `${model.model_name}=${model.adapter_path}`);
+  if (lora) {
+    if (model.adapter_rank !== undefined)
+      args.push('--max-lora-rank', String(maxLoraRank(model.adapter_rank)));
+    args.push('--enable-lora', '--lora-modules', `${model.model_name}=${model.adapter_path}`);
+  }
   return {
     command: python,
     args,
     env: { ...passThrough(env), PYTHONUNBUFFERED: '1', VLLM_NO_USAGE_STATS: '1' },
     startupDeadlineMs: VLLM_STARTUP_DEADLINE_MS,
   };
+}
+
+/** The ranks vLLM's --max-lora-rank accepts (vllm/config/lora.py MaxLoRARanks, 0.32.0; checked by vllm.real.test.ts). */
+export const VLLM_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512] as const;
+
+/** The smallest rank vLLM accepts that holds the adapter's (its default, 16, refuses a rank-64 adapter). */
+export function maxLoraRank(rank: number): number {
+  return VLLM_LORA_RANKS.find((r) => r >= rank) ?? rank;
 }
 
 function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
