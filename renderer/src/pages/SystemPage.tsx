@@ -192,12 +192,6 @@ function BackendRow({ backend: b }: { backend: BackendStatus }) {
               · package <span className="mono">{b.package}</span>
             </>
           ) : null}
-          {b.python ? (
-            <>
-              {' '}
-              · <span className="mono">{b.python}</span>
-            </>
-          ) : null}
         </p>
       ) : null}
       {!b.installed && b.install_hint ? (
