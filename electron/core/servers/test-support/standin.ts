@@ -27,10 +27,10 @@ export function preparedModel(name: string, config: PreparedModel['config'] = {}
   return { model_path: '/models/tiny-standin', model_name: name, config };
 }
 
-/** Pids the stand-in reports for its workers ("(EngineCore_0 pid=N) ..."). */
+/** Pids the stand-in reports for its workers ("(EngineCore pid=N) ..."). */
 export function workerPids(lines: string[]): number[] {
   return lines.flatMap((l) => {
-    const m = /^\(EngineCore_0 pid=(\d+)\) INFO \[berth stand-in\]/.exec(l);
+    const m = /^\(EngineCore pid=(\d+)\) INFO \[berth stand-in\]/.exec(l);
     return m ? [Number(m[1])] : [];
   });
 }

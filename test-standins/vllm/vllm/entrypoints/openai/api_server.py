@@ -5,11 +5,13 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -39,13 +41,40 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def emit(line):
-    """Print like vLLM's logger; tolerate a closed pipe (the supervisor may be gone)."""
+def emit(line, stream=None):
+    """Print like vLLM's logger (stdout; uvicorn's own lines go to stderr); tolerate a closed pipe."""
+    stream = stream or sys.stdout
     try:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        stream.write(line + "\n")
+        stream.flush()
     except (BrokenPipeError, OSError):
         pass
+
+
+# vLLM 0.32.0 (CPU build) as captured on this project's machine: fixtures/vllm-0.32.0-cpu.{stdout,stderr}.log.
+# Its lines are re-emitted with this process's pid, the time now, and this command line's model and port.
+CAPTURED_PID = re.compile(r"^\((APIServer|EngineCore) pid=\d+\) (\w+) \d\d-\d\d \d\d:\d\d:\d\d ")
+CAPTURED_MODEL = "/root/.cache/berth/test-fixtures/vllm-run-03503663f29a/run/checkpoint-4"
+
+
+def vllm_line(proc, level, where, message):
+    return f"({proc} pid={PID}) {level} {time.strftime('%m-%d %H:%M:%S')} [{where}] {message}"
+
+
+def captured(name, args, upto=None, after=None):
+    """Fixture lines from the real vLLM, between the first containing `after` and the first containing `upto`."""
+    lines = fixture_lines(name)
+    if after is not None:
+        lines = lines[next(i for i, l in enumerate(lines) if after in l) + 1:]
+    if upto is not None:
+        lines = lines[: next(i for i, l in enumerate(lines) if upto in l)]
+    out = []
+    for line in lines:
+        line = CAPTURED_PID.sub(lambda m: f"({m[1]} pid={PID}) {m[2]} {time.strftime('%m-%d %H:%M:%S')} ", line)
+        line = line.replace(CAPTURED_MODEL, args.model)
+        line = re.sub(r"Using max model len \d+", f"Using max model len {args.max_model_len or 2048}", line)
+        out.append(line)
+    return out
 
 
 def fixture_lines(name):
@@ -85,12 +114,10 @@ def main(argv=None):
     grandchild_mode = os.environ.get("BERTH_STANDIN_GRANDCHILD")
     if grandchild_mode:
         child = start_grandchild(grandchild_mode)
-        emit(f"(EngineCore_0 pid={child.pid}) INFO [berth stand-in] worker started")
+        emit(f"(EngineCore pid={child.pid}) INFO [berth stand-in] worker started")
 
-    for line in fixture_lines("vllm-pr24162-startup-excerpt.log")[:2]:
-        emit(line)
-    non_default = {"model_tag": args.model, "model": args.model, "port": args.port}
-    emit(f"INFO [utils.py:328] non-default args: {non_default}")
+    non_default = {"host": args.host, "port": args.port, "model": args.model}
+    emit(vllm_line("APIServer", "INFO", "api_utils.py:286", f"non-default args: {non_default}"))
     if fail == "oom":
         emit("ERROR [core.py:390] EngineCore failed to start.")
         emit(fixture_lines("error-cuda-oom.log")[0])
@@ -99,7 +126,8 @@ def main(argv=None):
         emit("ERROR [core.py:390] EngineCore failed to start.")
         emit(fixture_lines("error-kv-cache-v1.log")[0])
         sys.exit(1)
-    for line in fixture_lines("vllm-pr20707-engine-init-excerpt.log")[:4]:
+    STDOUT = "vllm-0.32.0-cpu.stdout.log"
+    for line in captured(STDOUT, args, after="non-default args", upto="Starting vLLM server on"):
         emit(line)
     if fail == "hang":
         while True:
@@ -108,12 +136,12 @@ def main(argv=None):
 
     server = ThreadingHTTPServer((args.host or "0.0.0.0", args.port), make_handler(names, loras, args))
     server.daemon_threads = True
-    emit(f"(APIServer pid={PID}) INFO [api_server.py:584] Starting vLLM server on http://{args.host or '0.0.0.0'}:{args.port}")
-    for line in fixture_lines("vllm-pr44106-excerpt.log")[2:6]:
+    emit(vllm_line("APIServer", "INFO", "entry.py:140", f"Starting vLLM server on http://{args.host or '0.0.0.0'}:{args.port}"))
+    for line in captured(STDOUT, args, after="Starting vLLM server on", upto='HTTP/1.1"'):
         emit(line)
-    emit(f"INFO:     Started server process [{PID}]")
-    emit("INFO:     Waiting for application startup.")
-    emit("INFO:     Application startup complete.")
+    emit(f"INFO:     Started server process [{PID}]", sys.stderr)
+    emit("INFO:     Waiting for application startup.", sys.stderr)
+    emit("INFO:     Application startup complete.", sys.stderr)
     if fail == "crash_after_ready":
         after = int(os.environ.get("BERTH_STANDIN_CRASH_AFTER_MS", "500")) / 1000
         threading.Timer(after, lambda: (emit("ERROR [core.py:1] EngineCore encountered a fatal error."), os._exit(1))).start()
@@ -121,9 +149,12 @@ def main(argv=None):
 
 
 def shutdown():
-    emit("INFO:     Shutting down")
-    emit("INFO:     Application shutdown complete.")
-    emit(f"INFO:     Finished server process [{PID}]")
+    emit(vllm_line("APIServer", "INFO", "launcher.py:254", "[shutdown] API server: shutdown triggered"))
+    emit(vllm_line("APIServer", "INFO", "launcher.py:279", "[shutdown] API server: engine client stopped"))
+    emit(vllm_line("APIServer", "INFO", "launcher.py:304", "[shutdown] API server: shutting down FastAPI HTTP server"))
+    emit("INFO:     Shutting down", sys.stderr)
+    emit("INFO:     Waiting for application shutdown.", sys.stderr)
+    emit("INFO:     Application shutdown complete.", sys.stderr)
     os._exit(0)
 
 
@@ -134,7 +165,9 @@ def make_handler(names, loras, args):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, fmt, *a):
-            emit(f'INFO:     {self.client_address[0]}:{self.client_address[1]} - "{self.requestline}" {a[1] if len(a) > 1 else ""}')
+            code = a[1] if len(a) > 1 else ""
+            phrase = HTTPStatus(int(code)).phrase if str(code).isdigit() else ""
+            emit(f'INFO:     {self.client_address[0]}:{self.client_address[1]} - "{self.requestline}" {code} {phrase}')
 
         def send_json(self, status, body):
             data = json.dumps(body).encode()
