@@ -178,3 +178,27 @@ def test_tied_lm_head_cannot_be_an_adapter_but_merges(tmp_path):
     assert proc.returncode == 0, proc.stderr
     info = json_lines(proc.stdout)[-1]
     assert info["event"] == "checked" and info["modules_to_save"] == ["lm_head.weight"] and info["ranks"] == [4]
+
+
+def test_fan_in_fan_out_and_lora_bias_are_refused_naming_the_module(tmp_path):
+    base_dir, _, _, adapter_dir = make_adapter("qwen2", dict(r=4, lora_alpha=8, target_modules=["v_proj"]),
+                                               tmp_path)
+    config_path = adapter_dir / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**config, "fan_in_fan_out": True}))
+    proc = run_lora(adapter_dir, tmp_path / "f.gguf", "--base", str(base_dir), "--mode", "merged")
+    err = json_lines(proc.stdout)[-1]
+    assert proc.returncode == 1 and err["code"] == "ADAPTER_UNSUPPORTED" and "v_proj" in err["message"]
+    assert "fan_in_fan_out" in err["message"] and not (tmp_path / "f.gguf").exists()
+
+    from safetensors.numpy import load_file, save_file
+
+    config_path.write_text(json.dumps(config))
+    weights = adapter_dir / "adapter_model.safetensors"
+    tensors = load_file(weights)
+    tensors["base_model.model.model.layers.0.self_attn.v_proj.lora_B.bias"] = np.zeros(32, dtype=np.float32)
+    save_file(tensors, weights)
+    proc = run_lora(adapter_dir, tmp_path / "b.gguf", "--base", str(base_dir), "--mode", "adapter")
+    err = json_lines(proc.stdout)[-1]
+    assert proc.returncode == 1 and err["code"] == "ADAPTER_UNSUPPORTED"
+    assert "model.layers.0.self_attn.v_proj" in err["message"] and not (tmp_path / "b.gguf").exists()
