@@ -344,7 +344,8 @@ function checkDeployable(checkpoint: Checkpoint, serverType: ServerType): void {
   }
   if (checkpoint.kind === 'gguf') return;
   // An adapter whose base was not found has an error the deploy resolves itself (base_model_path).
-  if (checkpoint.kind === 'lora-adapter' && checkpoint.gguf_convertible?.code === 'INVALID_CHECKPOINT') return;
+  if (checkpoint.kind === 'lora-adapter' && checkpoint.gguf_convertible?.code === 'INVALID_CHECKPOINT')
+    return;
   if (checkpoint.gguf_convertible && !checkpoint.gguf_convertible.ok) {
     throw new BerthError(
       'UNSUPPORTED_MODEL',
