@@ -35,7 +35,7 @@ export type ModelShape = z.infer<typeof ModelShapeSchema>;
 export const VerdictSchema = z.object({
   ok: z.boolean(),
   reason: z.string().optional(),
-  /** Why not, as a code (e.g. UNSUPPORTED_ARCHITECTURE, BIN_ONLY, LORA_ADAPTER). */
+  /** Why not, as a code (e.g. UNSUPPORTED_ARCHITECTURE, BIN_ONLY). */
   code: z.string().optional(),
 });
 export type Verdict = z.infer<typeof VerdictSchema>;

@@ -54,6 +54,11 @@ export const DeployRequestSchema = z
     model_path: z.string().min(1).max(4096).optional(),
     server_type: DeployServerTypeSchema,
     checkpoint_path: z.string().min(1).max(1024).optional(),
+    /**
+     * vLLM and LoRA adapters: more checkpoints of the same run served by the same server, each as its own
+     * --lora-modules entry named `<name>-<checkpoint folder>` (the first, checkpoint_path, answers to `name`).
+     */
+    checkpoint_paths: z.array(z.string().min(1).max(1024)).max(16).optional(),
     /** A LoRA adapter's base model folder, when base_model_name_or_path does not lead to it on this machine. */
     base_model_path: z.string().min(1).max(4096).optional(),
     name: ModelNameSchema.optional(),

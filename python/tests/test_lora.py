@@ -178,3 +178,49 @@ def test_tied_lm_head_cannot_be_an_adapter_but_merges(tmp_path):
     assert proc.returncode == 0, proc.stderr
     info = json_lines(proc.stdout)[-1]
     assert info["event"] == "checked" and info["modules_to_save"] == ["lm_head.weight"] and info["ranks"] == [4]
+
+
+def test_fan_in_fan_out_and_lora_bias_are_refused_naming_the_module(tmp_path):
+    base_dir, _, _, adapter_dir = make_adapter("qwen2", dict(r=4, lora_alpha=8, target_modules=["v_proj"]),
+                                               tmp_path)
+    config_path = adapter_dir / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**config, "fan_in_fan_out": True}))
+    proc = run_lora(adapter_dir, tmp_path / "f.gguf", "--base", str(base_dir), "--mode", "merged")
+    err = json_lines(proc.stdout)[-1]
+    assert proc.returncode == 1 and err["code"] == "ADAPTER_UNSUPPORTED" and "v_proj" in err["message"]
+    assert "fan_in_fan_out" in err["message"] and not (tmp_path / "f.gguf").exists()
+
+    from safetensors.numpy import load_file, save_file
+
+    config_path.write_text(json.dumps(config))
+    weights = adapter_dir / "adapter_model.safetensors"
+    tensors = load_file(weights)
+    tensors["base_model.model.model.layers.0.self_attn.v_proj.lora_B.bias"] = np.zeros(32, dtype=np.float32)
+    save_file(tensors, weights)
+    proc = run_lora(adapter_dir, tmp_path / "b.gguf", "--base", str(base_dir), "--mode", "adapter")
+    err = json_lines(proc.stdout)[-1]
+    assert proc.returncode == 1 and err["code"] == "ADAPTER_UNSUPPORTED"
+    assert "model.layers.0.self_attn.v_proj" in err["message"] and not (tmp_path / "b.gguf").exists()
+
+
+@requires_llama
+def test_merged_goes_through_the_quantizer(tmp_path):
+    """Merged, then Q8_0 by llama.cpp's quantizer: close to peft's merged model (the bound test_architectures.py
+    uses for Q8_0: top-1 equal at >= 80% of positions, TV well under the adapter's own effect)."""
+    base_dir, _, peft_model, adapter_dir = make_adapter("llama", dict(r=8, lora_alpha=16, target_modules=LINEAR),
+                                                        tmp_path)
+    tokens = prompt_tokens(base_dir)
+    with peft_model.disable_adapter():
+        bare = probs(peft_model, tokens)
+    ref = probs(peft_model.merge_and_unload(), tokens)
+    out = tmp_path / "merged-q8.gguf"
+    proc = run_lora(adapter_dir, out, "--base", str(base_dir), "--mode", "merged", "--quantization", "Q8_0",
+                    "--threads", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert {e.get("stage") for e in json_lines(proc.stdout)} >= {"convert", "quantize"}
+    got = np.exp(llama_eval(out, tokens))[:, : ref.shape[1]]
+    agree = float((got.argmax(-1) == ref.argmax(-1)).mean())
+    print(f"merged Q8_0: top-1 agreement {agree:.2f}, TV {tv(got, ref):.4f} (adapter's own effect {tv(ref, bare):.4f})")
+    assert agree >= 0.8 and tv(got, ref) < min(0.1, tv(ref, bare) / 2)
+    assert not list(tmp_path.glob("*.partial"))

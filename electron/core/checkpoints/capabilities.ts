@@ -115,14 +115,17 @@ export function vllmVerdict(input: CapabilityInput): Verdict {
 export function ggufVerdict(input: CapabilityInput): Verdict {
   if (input.kind === 'gguf') return { ok: true, reason: 'already a GGUF file: no conversion needed' };
   if (input.hasErrors) return no('INVALID_CHECKPOINT', 'the checkpoint has errors (see below)');
-  if (input.kind === 'lora-adapter')
-    return no('LORA_ADAPTER', 'the converter takes full models: merge the adapter into its base first');
   const arch = input.architecture ?? 'unknown';
   if (!ggufSet.has(arch))
     return no(
       'UNSUPPORTED_ARCHITECTURE',
       `the converter supports ${GGUF_CONVERTIBLE_ARCHITECTURES.join(', ')}; not ${arch}`,
     );
+  if (input.kind === 'lora-adapter')
+    return {
+      ok: true,
+      reason: "a LoRA adapter: served as a llama.cpp LoRA GGUF over its base's GGUF, or merged into the base",
+    };
   if (input.kind === 'bin-only')
     return no(
       'BIN_ONLY',

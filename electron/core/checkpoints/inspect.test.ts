@@ -137,7 +137,7 @@ describe('inspectPath on adapters and GGUF', () => {
       parameters: expected['lora-adapter']?.parameters,
       lora: { rank: 4, alpha: 8, target_modules: ['q_proj', 'v_proj'], base_model: '../tiny-llama-bf16' },
       vllm_servable: { ok: true },
-      gguf_convertible: { ok: false, code: 'LORA_ADAPTER' },
+      gguf_convertible: { ok: true },
     });
     expect(adapter?.lora?.base_model_path).toBe(join(FIXTURES, 'tiny-llama-bf16'));
   });

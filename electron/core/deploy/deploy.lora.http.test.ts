@@ -259,6 +259,47 @@ describe.skipIf(!haveVenv)('LoRA adapters: POST /api/training/deploy', () => {
   );
 
   it(
+    'vLLM: several checkpoints of one run on one server, one --lora-modules entry each',
+    async () => {
+      const job = await t.call('POST', '/api/training/jobs', { path: LORA_RUN });
+      expect([200, 201]).toContain(job.status);
+      const res = await t.call('POST', '/api/training/deploy', {
+        job_id: job.body.id,
+        server_type: 'vllm',
+        checkpoint_path: 'checkpoint-2',
+        checkpoint_paths: ['checkpoint-4'],
+        name: 'run-loras',
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const server = await t.call('GET', `/api/servers/${res.body.server_id}`);
+      const cmd: string[] = server.body.command;
+      const at = cmd.indexOf('--lora-modules');
+      expect(cmd.slice(at + 1, at + 3)).toEqual([
+        `run-loras=${join(LORA_RUN, 'checkpoint-2')}`,
+        `run-loras-checkpoint-4=${join(LORA_RUN, 'checkpoint-4')}`,
+      ]);
+      expect(cmd[cmd.indexOf('--max-lora-rank') + 1]).toBe('32'); // the larger of r=4 and r=32
+      expect(cmd[cmd.indexOf('--max-loras') + 1]).toBe('2');
+      const models = (await (await fetch(`${res.body.base_url}/v1/models`)).json()) as {
+        data: Array<{ id: string }>;
+      };
+      expect(models.data.map((m) => m.id)).toEqual(
+        expect.arrayContaining(['run-loras', 'run-loras-checkpoint-4', 'run-loras-base']),
+      );
+      await t.call('DELETE', `/api/servers/${res.body.server_id}`);
+      const engine = await t.call('POST', '/api/training/deploy', {
+        job_id: job.body.id,
+        server_type: 'llamacpp',
+        checkpoint_path: 'checkpoint-2',
+        checkpoint_paths: ['checkpoint-4'],
+        name: 'run-loras-engine',
+      });
+      expect(engine.status).toBe(400);
+    },
+    SLOW,
+  );
+
+  it(
     'a base that does not match: 422 with both shapes, before any conversion',
     async () => {
       const runs = converter.runs().length;

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Checkpoint } from '../../../shared/checkpoints.js';
 import {
   type DeployConfig,
@@ -159,6 +160,7 @@ export class DeployService {
       checkDeployable(checkpoint, serverType);
       let basePath: string | undefined;
       let adapter: AdapterFacts | undefined;
+      const extraAdapters: Array<{ name: string; path: string; rank: number }> = [];
       if (checkpoint.kind === 'lora-adapter') {
         // The base: the request's base_model_path, else what base_model_name_or_path led to (a folder, or the
         // hub id in the local Hugging Face cache). Checked against the adapter before any conversion starts.
@@ -168,6 +170,32 @@ export class DeployService {
           request.base_model_path,
         );
         adapter = await checkAdapterBase(checkpoint.path, basePath, serverType !== 'vllm');
+        for (const extra of request.checkpoint_paths ?? []) {
+          if (serverType !== 'vllm') {
+            throw new BerthError(
+              'INVALID_REQUEST',
+              'Several checkpoints on one server is a vLLM feature (one --lora-modules entry each)',
+              'Deploy them one by one to ollama or llamacpp: each adapter GGUF shares the cached base GGUF.',
+            );
+          }
+          const more = await this.deps.resolveCheckpoint({
+            ...(request.job_id ? { job_id: request.job_id } : {}),
+            ...(request.model_path ? { model_path: request.model_path } : {}),
+            checkpoint_path: extra,
+          });
+          if (more.checkpoint.kind !== 'lora-adapter') {
+            throw new BerthError(
+              'INVALID_REQUEST',
+              `${extra} is not a LoRA adapter; only adapters of one base share a vLLM server`,
+            );
+          }
+          const facts = await checkAdapterBase(more.checkpoint.path, basePath, false);
+          extraAdapters.push({
+            name: `${request.name ?? defaultModelName(resolved.jobName, checkpoint.path, checkpoint.relative_path)}-${basename(more.checkpoint.path)}`,
+            path: more.checkpoint.path,
+            rank: facts.rank,
+          });
+        }
         tracker.log(
           `LoRA adapter rank ${adapter.rank}, alpha ${adapter.alpha}${adapter.rslora ? ' (rsLoRA)' : ''}: ${adapter.adapted.length} modules${adapter.modules_to_save.length ? ` + ${adapter.modules_to_save.join(', ')}` : ''} over ${basePath} (${adapter.base.architecture})`,
         );
@@ -206,6 +234,7 @@ export class DeployService {
           ...(tokenizerPath ? { tokenizer_path: tokenizerPath } : {}),
           ...(basePath ? { base_model_path: basePath, adapter_path: checkpoint.path } : {}),
           ...(adapter ? { adapter } : {}),
+          ...(extraAdapters.length ? { extra_adapters: extraAdapters } : {}),
           model_name: name,
           config,
         },
@@ -313,7 +342,10 @@ function checkDeployable(checkpoint: Checkpoint, serverType: ServerType): void {
     }
     return;
   }
-  if (checkpoint.kind === 'gguf' || checkpoint.kind === 'lora-adapter') return;
+  if (checkpoint.kind === 'gguf') return;
+  // An adapter whose base was not found has an error the deploy resolves itself (base_model_path).
+  if (checkpoint.kind === 'lora-adapter' && checkpoint.gguf_convertible?.code === 'INVALID_CHECKPOINT')
+    return;
   if (checkpoint.gguf_convertible && !checkpoint.gguf_convertible.ok) {
     throw new BerthError(
       'UNSUPPORTED_MODEL',

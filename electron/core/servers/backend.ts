@@ -64,6 +64,8 @@ export interface PrepareInput {
   adapter_path?: string;
   /** For LoRA adapters: what the check against the base learned (rank, alpha, sizes). */
   adapter?: AdapterFacts;
+  /** vLLM: more adapters over the same base on the same server (more checkpoints of one run). */
+  extra_adapters?: Array<{ name: string; path: string; rank: number }>;
   /** The folder holding the tokenizer when model_path has none (a Trainer checkpoint without tokenizer files). */
   tokenizer_path?: string;
   model_name: string;

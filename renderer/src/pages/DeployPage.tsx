@@ -47,9 +47,17 @@ export function adapterModeWhy(mode: '' | 'adapter' | 'merged', quantization: Qu
   const effective = mode || (low ? 'merged' : 'adapter');
   const trade =
     'Adapter: one small LoRA file over the shared base GGUF, so switching checkpoints costs seconds. Merged: a whole model per checkpoint, quantized with the adapter folded in.';
-  if (effective === 'merged')
-    return `${mode ? 'Merged' : `Merged by default at ${quantization}`}: quantizing the merged model keeps quality an F16 adapter over a ${quantization} base loses. ${trade}`;
-  return `${mode ? 'Adapter' : `Adapter by default at ${quantization}`}${low ? `: the F16 adapter runs over a ${quantization} base, which loses some of what it learned` : ''}. ${trade}`;
+  let head: string;
+  if (effective === 'merged') {
+    head = mode
+      ? `Merged into the ${quantization} base.`
+      : `Merged by default at ${quantization}: quantizing the merged model keeps quality an F16 adapter over a ${quantization} base loses.`;
+  } else if (low) {
+    head = `Adapter: the F16 adapter runs over a ${quantization} base, which loses some of what it learned.`;
+  } else {
+    head = mode ? `Adapter over the ${quantization} base.` : `Adapter by default at ${quantization}.`;
+  }
+  return `${head} ${trade}`;
 }
 
 /** Field errors for the form, checked as the user types (the core checks again with the same rules). */
@@ -245,7 +253,7 @@ export function DeployPage() {
                   value={form.adapter_mode}
                   onChange={(e) => set({ adapter_mode: e.target.value as FormState['adapter_mode'] })}
                 >
-                  <option value="">Default for the quantization</option>
+                  <option value="">Default for this GGUF type</option>
                   <option value="adapter">Adapter over the base GGUF</option>
                   <option value="merged">Merged into the base</option>
                 </select>

@@ -112,10 +112,14 @@ export function vllmLaunchPlan(
   if (config.dtype !== undefined) args.push('--dtype', config.dtype);
   if (config.api_key !== undefined) args.push('--api-key', config.api_key);
   if (lora) {
+    // One --lora-modules flag with every adapter after it: vLLM's parser keeps only the last flag's values.
+    const extras = model.extra_adapters ?? [];
     // vLLM refuses adapters above --max-lora-rank (default 16); it takes only its listed sizes.
-    const rank = model.adapter?.rank;
-    if (rank !== undefined) args.push('--max-lora-rank', String(maxLoraRank(rank)));
+    const ranks = [model.adapter?.rank, ...extras.map((e) => e.rank)].filter((r) => r !== undefined);
+    if (ranks.length) args.push('--max-lora-rank', String(maxLoraRank(Math.max(...ranks))));
+    if (extras.length) args.push('--max-loras', String(extras.length + 1));
     args.push('--enable-lora', '--lora-modules', `${model.model_name}=${model.adapter_path}`);
+    for (const extra of extras) args.push(`${extra.name}=${extra.path}`);
   }
   return {
     command: python,

@@ -35,6 +35,7 @@ def parse_args(argv):
     p.add_argument("--api-key", type=str, default=None)
     p.add_argument("--enable-lora", action="store_true")
     p.add_argument("--lora-modules", nargs="+", type=str, default=None)
+    p.add_argument("--max-loras", type=int, default=1)
     p.add_argument("--max-lora-rank", type=int, default=16, choices=[1, 8, 16, 32, 64, 128, 256, 320, 512])
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--enforce-eager", action="store_true")
