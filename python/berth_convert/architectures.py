@@ -106,8 +106,9 @@ def gemma3_layer_types(n_layer: int) -> list[str]:
 
 
 def _keys_gemma3(w: gguf.GGUFWriter, hp: Hparams, warn) -> None:
+    pattern = hp.raw.get("sliding_window_pattern", GEMMA3_SWA_PATTERN)  # transformers 4.x
     types = hp.raw.get("layer_types") or gemma3_layer_types(hp.n_layer)
-    if list(types) != gemma3_layer_types(hp.n_layer):
+    if list(types) != gemma3_layer_types(hp.n_layer) or pattern != GEMMA3_SWA_PATTERN:
         raise ConvertError("UNSUPPORTED_MODEL", "This Gemma 3's layer_types are not llama.cpp's fixed pattern "
                            f"(five sliding-window layers, then one global): {types}",
                            "Only Gemma 3 checkpoints with the standard layer pattern convert.")
