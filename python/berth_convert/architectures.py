@@ -71,6 +71,7 @@ class Hparams:
     n_expert: int = 0
     n_expert_used: int = 0
     n_ff_exp: int = 0
+    n_ff_shexp: int = 0  # shared experts' intermediate size (GraniteMoeShared); 0 without
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.raw.get(key, default)
@@ -156,6 +157,8 @@ def _keys_granite(w: gguf.GGUFWriter, hp: Hparams, warn) -> None:
     w.add_residual_scale(float(hp.raw.get("residual_multiplier", 1.0)))
     w.add_attention_scale(float(hp.raw.get("attention_multiplier", 1.0)))
     w.add_logit_scale(float(hp.raw.get("logits_scaling", 1.0)))
+    if hp.n_ff_shexp:
+        w.add_expert_shared_feed_forward_length(hp.n_ff_shexp)
 
 
 def _keys_qwen3moe(w: gguf.GGUFWriter, hp: Hparams, warn) -> None:
@@ -233,6 +236,10 @@ ARCHITECTURES: dict[str, Arch] = {
     "GraniteMoeForCausalLM": Arch("granitemoe", {**_LLAMA, "vocab_size": 32000, "num_local_experts": 8,
                                                  "num_experts_per_tok": 2},
                                   mlp="granite_moe", permute_qk=True, keys=_keys_granite),
+    # GraniteMoe with a shared expert (shared_intermediate_size), as in Granite 4's MoE layers
+    "GraniteMoeSharedForCausalLM": Arch("granitemoe", {**_LLAMA, "vocab_size": 32000, "num_local_experts": 8,
+                                                       "num_experts_per_tok": 2, "shared_intermediate_size": 0},
+                                        mlp="granite_moe", permute_qk=True, keys=_keys_granite),
 }
 SUPPORTED = ", ".join(ARCHITECTURES)
 
@@ -287,6 +294,7 @@ def read_hparams(config: dict[str, Any]) -> Hparams:
         tied=bool(raw.get("tie_word_embeddings")), rope=rope, n_expert=n_expert,
         n_expert_used=int(raw.get("num_experts_per_tok") or 0) if n_expert else 0,
         n_ff_exp=int(raw.get("moe_intermediate_size") or n_ff) if n_expert else 0,
+        n_ff_shexp=int(raw.get("shared_intermediate_size") or 0) if spec.mlp == "granite_moe" else 0,
     )
 
 
@@ -387,6 +395,9 @@ def _layer_tensors(hp: Hparams) -> dict[str, Shape]:
         layer |= {"block_sparse_moe.router.layer.weight": (hp.n_expert, E),
                   "block_sparse_moe.input_linear.weight": (hp.n_expert, 2 * F, E),
                   "block_sparse_moe.output_linear.weight": (hp.n_expert, E, F)}
+        if hp.n_ff_shexp:  # GraniteMoeShared: one always-on expert, gate and up rows fused
+            layer |= {"shared_mlp.input_linear.weight": (2 * hp.n_ff_shexp, E),
+                      "shared_mlp.output_linear.weight": (E, hp.n_ff_shexp)}
     return layer
 
 
@@ -451,6 +462,10 @@ def _stacks(hp: Hparams) -> dict[str, tuple[str, list[tuple[str, tuple | None]],
             name = p + "block_sparse_moe.input_linear.weight"  # (experts, gate rows then up rows, embd)
             out[f"blk.{i}.ffn_gate_exps.weight"] = (name, [(name, (x, slice(0, F))) for x in range(n)], (n, F, E))
             out[f"blk.{i}.ffn_up_exps.weight"] = (name, [(name, (x, slice(F, 2 * F))) for x in range(n)], (n, F, E))
+            if hp.n_ff_shexp:
+                S, shared = hp.n_ff_shexp, p + "shared_mlp.input_linear.weight"
+                out[f"blk.{i}.ffn_gate_shexp.weight"] = (shared, [(shared, (slice(0, S),))], (S, E))
+                out[f"blk.{i}.ffn_up_shexp.weight"] = (shared, [(shared, (slice(S, 2 * S),))], (S, E))
     return out
 
 

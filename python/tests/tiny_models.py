@@ -53,6 +53,11 @@ CONFIGS = {
         BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1, eos_token_id=2, num_local_experts=4,
         num_experts_per_tok=2, embedding_multiplier=6.0, residual_multiplier=0.5, attention_multiplier=0.2,
         logits_scaling=2.0)),
+    # GraniteMoeShared: the same plus one always-on shared expert (ffn_*_shexp)
+    "granitemoeshared": ("GraniteMoeSharedConfig", BPE_TOKENIZER, dict(
+        BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1, eos_token_id=2, num_local_experts=4,
+        num_experts_per_tok=2, shared_intermediate_size=96, embedding_multiplier=6.0, residual_multiplier=0.5,
+        attention_multiplier=0.2, logits_scaling=2.0)),
     # Phi-4 (14B): Phi-3 layout with a byte-level BPE tokenizer
     "phi4": ("Phi3Config", BPE_TOKENIZER, dict(BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1,
                                                eos_token_id=2)),
@@ -61,7 +66,7 @@ CONFIGS = {
                                                     eos_token_id=2, partial_rotary_factor=0.75,
                                                     tie_word_embeddings=True)),
 }
-MOE = {"qwen3moe", "mixtral", "granitemoe"}
+MOE = {"qwen3moe", "mixtral", "granitemoe", "granitemoeshared"}
 
 
 def build_model(kind: str, folder: Path, seed: int = 0):

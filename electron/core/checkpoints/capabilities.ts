@@ -19,6 +19,7 @@ export const GGUF_CONVERTIBLE_ARCHITECTURES = [
   'Olmo2ForCausalLM',
   'GraniteForCausalLM',
   'GraniteMoeForCausalLM',
+  'GraniteMoeSharedForCausalLM',
 ] as const;
 
 /** Text-generation architectures vLLM serves (from vLLM's supported-models list). */
