@@ -61,10 +61,14 @@ CONFIGS = {
     # Phi-4 (14B): Phi-3 layout with a byte-level BPE tokenizer
     "phi4": ("Phi3Config", BPE_TOKENIZER, dict(BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1,
                                                eos_token_id=2)),
-    # Phi-4-mini: partial rotary (0.75 of each head rotated) and tied embeddings
-    "phi4_mini": ("Phi3Config", BPE_TOKENIZER, dict(BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1,
-                                                    eos_token_id=2, partial_rotary_factor=0.75,
-                                                    tie_word_embeddings=True)),
+    # Phi-4-mini: partial rotary (0.75 of each 16-dim head: 12 rotated, 6 frequencies), tied embeddings, and
+    # longrope scaling with per-frequency factors (the prompt and llama.cpp's 256-token context are both under
+    # original_max_position_embeddings, so both use the short factors; the attention factor applies throughout)
+    "phi4_mini": ("Phi3Config", BPE_TOKENIZER, dict(
+        BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1, eos_token_id=2, partial_rotary_factor=0.75,
+        tie_word_embeddings=True, max_position_embeddings=4096, original_max_position_embeddings=512,
+        rope_scaling={"rope_type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
+                      "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]})),
 }
 MOE = {"qwen3moe", "mixtral", "granitemoe", "granitemoeshared"}
 
