@@ -156,7 +156,8 @@ function wantsMoreBits(i: number, n: number): boolean {
  * src/llama-quant.cpp: 1-D tensors and norms stay F32; the output tensor (or the token embedding when tied)
  * becomes Q6_K (Q8_0 if its rows do not split into 256-blocks); Q4_K_M / Q5_K_M give attn_v and ffn_down of
  * the first and last eighth (and every third layer between) Q6_K, fused qkv one step up, and 70B-class models'
- * other attn_v Q5_K; 8-expert models' attn_v and attn_k Q8_0; the expert router stays F32; a row length not divisible by 256 falls back to Q5_0 / Q5_1 / Q8_0, then F16.
+ * other attn_v Q5_K; 8-expert models' attn_v and attn_k Q8_0; the expert router stays F32; a row length not
+ * divisible by 256 falls back to Q5_0 / Q5_1 / Q8_0, then F16.
  * F16 / BF16 are the converter's own output: 2-D tensors in that type, 1-D ones F32.
  */
 export function ggufTensorType(t: TensorSpec, quantization: Quantization, shape: ModelShape): GgmlType {
