@@ -138,7 +138,7 @@ def test_unsupported_architecture_lists_supported(model, tmp_path):
     assert "Qwen3ForCausalLM" in error["hint"] and "Gemma2ForCausalLM" in error["hint"]
 
 
-@pytest.mark.parametrize("arch, nearest", [("Qwen2MoeForCausalLM", "Qwen3MoeForCausalLM"),
+@pytest.mark.parametrize("arch, nearest", [("Qwen3NextForCausalLM", "Qwen3ForCausalLM"),
                                             ("Gemma3nForConditionalGeneration", "Gemma3ForConditionalGeneration"),
                                             ("Olmo3ForCausalLM", "Olmo2ForCausalLM"),
                                             ("LlavaForConditionalGeneration", "LlamaForCausalLM")])

@@ -38,6 +38,10 @@ CONFIGS = {
     "qwen3moe": ("Qwen3MoeConfig", BPE_TOKENIZER, dict(
         BASE, vocab_size=50257, head_dim=16, moe_intermediate_size=48, num_experts=4, num_experts_per_tok=2,
         norm_topk_prob=True)),
+    # Qwen2-MoE: q/k/v biases and a shared expert with its own sigmoid gate (ffn_*_shexp, ffn_gate_inp_shexp)
+    "qwen2moe": ("Qwen2MoeConfig", BPE_TOKENIZER, dict(
+        BASE, vocab_size=50257, moe_intermediate_size=48, shared_expert_intermediate_size=96, num_experts=4,
+        num_experts_per_tok=2, norm_topk_prob=False)),
     "mixtral": ("MixtralConfig", SPM_TOKENIZER, dict(BASE, vocab_size=32000, num_local_experts=4,
                                                      num_experts_per_tok=2)),
     # SmolLM3: four layers so the fourth runs without RoPE; tied embeddings as in SmolLM3-3B
@@ -70,7 +74,7 @@ CONFIGS = {
         rope_scaling={"rope_type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
                       "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]})),
 }
-MOE = {"qwen3moe", "mixtral", "granitemoe", "granitemoeshared"}
+MOE = {"qwen2moe", "qwen3moe", "mixtral", "granitemoe", "granitemoeshared"}
 
 
 def build_model(kind: str, folder: Path, seed: int = 0):
