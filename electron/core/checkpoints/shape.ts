@@ -302,7 +302,13 @@ function experts(text: Record<string, unknown>, defaults: Defaults): Partial<Mod
   const used = posInt(text.num_experts_per_tok) ?? defaults.num_experts_used;
   if (!n || !used) return {};
   const size = posInt(text.moe_intermediate_size) ?? defaults.expert_intermediate_size;
-  return { num_experts: n, num_experts_used: used, ...(size ? { expert_intermediate_size: size } : {}) };
+  const shared = posInt(text.shared_expert_intermediate_size) ?? posInt(text.shared_intermediate_size);
+  return {
+    num_experts: n,
+    num_experts_used: used,
+    ...(size ? { expert_intermediate_size: size } : {}),
+    ...(shared ? { shared_expert_intermediate_size: shared } : {}),
+  };
 }
 
 /**

@@ -43,8 +43,21 @@ const models: Record<string, [string, Record<string, unknown>]> = {
     'Qwen3MoeConfig',
     { ...common, head_dim: 64, moe_intermediate_size: 256, num_experts: 16, num_experts_per_tok: 4 },
   ],
+  // a shared expert with its gate, q/k/v biases
+  qwen2moe: [
+    'Qwen2MoeConfig',
+    {
+      ...common,
+      moe_intermediate_size: 256,
+      shared_expert_intermediate_size: 512,
+      num_experts: 8,
+      num_experts_per_tok: 2,
+    },
+  ],
 };
 const cases: Array<[string, Quantization]> = [
+  ['qwen2moe', 'F16'],
+  ['qwen2moe', 'Q4_K_M'],
   ['mixtral', 'F16'],
   ['mixtral', 'Q8_0'],
   ['mixtral', 'Q4_K_M'],

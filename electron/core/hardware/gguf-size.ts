@@ -67,7 +67,8 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
   const fusedQkv = type === 'phi3' || type === 'gpt2';
   const gated = type !== 'gpt2';
   const fusedGateUp = type === 'phi3';
-  const qkvBias = type === 'qwen2' || type === 'gpt2';
+  const qkvBias = type === 'qwen2' || type === 'qwen2_moe' || type === 'gpt2';
+  const sharedFf = shape.shared_expert_intermediate_size ?? 0;
   const out: TensorSpec[] = [
     { name: 'token_embd.weight', category: 'token_embd', ne0: h, rows: shape.vocab_size },
   ];
@@ -109,6 +110,13 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
       e('ffn_gate_exps.weight', 'ffn_gate', h, nExp * ffExp);
       e('ffn_up_exps.weight', 'ffn_up', h, nExp * ffExp);
       e('ffn_down_exps.weight', 'ffn_down', ffExp, nExp * h);
+      if (sharedFf > 0) {
+        // a shared expert runs for every token (Qwen2-MoE's has its own sigmoid gate, a vector)
+        if (type === 'qwen2_moe') t('ffn_gate_inp_shexp.weight', 'norm', h, 1);
+        t('ffn_gate_shexp.weight', 'ffn_gate', h, sharedFf);
+        t('ffn_up_shexp.weight', 'ffn_up', h, sharedFf);
+        t('ffn_down_shexp.weight', 'ffn_down', sharedFf, h);
+      }
     } else if (fusedGateUp) t('ffn_up.weight', 'ffn_up', h, 2 * ff);
     else {
       if (gated) t('ffn_gate.weight', 'ffn_gate', h, ff);
