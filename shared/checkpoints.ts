@@ -25,6 +25,8 @@ export const ModelShapeSchema = z.object({
   num_experts: z.number().int().optional(),
   num_experts_used: z.number().int().optional(),
   expert_intermediate_size: z.number().int().optional(),
+  /** A shared (always-on) expert's intermediate size (Qwen2-MoE, GraniteMoeShared). */
+  shared_expert_intermediate_size: z.number().int().optional(),
   /** Sliding-window attention: the window, and how many layers use it (the others attend to everything). */
   sliding_window: z.number().int().optional(),
   sliding_window_layers: z.number().int().optional(),

@@ -32,6 +32,7 @@ class Arch:
     norms: tuple[str, ...] = ("input_layernorm", "post_attention_layernorm")
     mlp: str = "dense"                          # "dense" | "fused" (gate_up_proj) | "experts" | "granite_moe"
     experts: tuple[str, str, str, str] | None = None  # (router, gate, up, down) HF names; {x} is the expert
+    shared_expert: str | None = None            # HF prefix of an always-on expert with its own sigmoid gate
     permute_qk: bool = False                    # HF rotate-half -> llama.cpp's interleaved RoPE (NORM rope type)
     norm_plus_one: bool = False                 # Gemma's RMSNorm scales by (1 + w)
     lm_head: str = "config"                     # "config": untied unless tie_word_embeddings | "never" written
@@ -71,6 +72,7 @@ class Hparams:
     n_expert: int = 0
     n_expert_used: int = 0
     n_ff_exp: int = 0
+    n_ff_shexp: int = 0  # shared experts' intermediate size (GraniteMoeShared); 0 without
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.raw.get(key, default)
@@ -106,8 +108,9 @@ def gemma3_layer_types(n_layer: int) -> list[str]:
 
 
 def _keys_gemma3(w: gguf.GGUFWriter, hp: Hparams, warn) -> None:
+    pattern = hp.raw.get("sliding_window_pattern", GEMMA3_SWA_PATTERN)  # transformers 4.x
     types = hp.raw.get("layer_types") or gemma3_layer_types(hp.n_layer)
-    if list(types) != gemma3_layer_types(hp.n_layer):
+    if list(types) != gemma3_layer_types(hp.n_layer) or pattern != GEMMA3_SWA_PATTERN:
         raise ConvertError("UNSUPPORTED_MODEL", "This Gemma 3's layer_types are not llama.cpp's fixed pattern "
                            f"(five sliding-window layers, then one global): {types}",
                            "Only Gemma 3 checkpoints with the standard layer pattern convert.")
@@ -155,6 +158,20 @@ def _keys_granite(w: gguf.GGUFWriter, hp: Hparams, warn) -> None:
     w.add_residual_scale(float(hp.raw.get("residual_multiplier", 1.0)))
     w.add_attention_scale(float(hp.raw.get("attention_multiplier", 1.0)))
     w.add_logit_scale(float(hp.raw.get("logits_scaling", 1.0)))
+    if hp.n_ff_shexp:
+        w.add_expert_shared_feed_forward_length(hp.n_ff_shexp)
+
+
+def _keys_qwen2moe(w: gguf.GGUFWriter, hp: Hparams, warn) -> None:
+    if hp.raw.get("norm_topk_prob", False):
+        warn("norm_topk_prob is true: transformers renormalises the chosen experts' weights, llama.cpp's Qwen2-MoE "
+             "does not, so outputs will differ")
+    if hp.raw.get("mlp_only_layers") or int(hp.raw.get("decoder_sparse_step", 1)) != 1:
+        raise ConvertError("UNSUPPORTED_MODEL", "This Qwen2-MoE mixes dense and expert layers "
+                           "(mlp_only_layers / decoder_sparse_step), which llama.cpp's Qwen2-MoE does not",
+                           "Only Qwen2-MoE checkpoints with experts in every layer convert.")
+    if hp.n_ff_shexp:
+        w.add_expert_shared_feed_forward_length(hp.n_ff_shexp)
 
 
 def _keys_qwen3moe(w: gguf.GGUFWriter, hp: Hparams, warn) -> None:
@@ -194,6 +211,14 @@ ARCHITECTURES: dict[str, Arch] = {
                                        "intermediate_size": 22016, "num_hidden_layers": 32, "num_attention_heads": 32,
                                        "num_key_value_heads": 32, "head_dim": 128, "max_position_embeddings": 32768},
                              qk_norm="head"),
+    "Qwen2MoeForCausalLM": Arch("qwen2moe", {**_COMMON, "vocab_size": 151936, "hidden_size": 2048,
+                                             "intermediate_size": 5632, "moe_intermediate_size": 1408,
+                                             "shared_expert_intermediate_size": 5632, "num_hidden_layers": 24,
+                                             "num_attention_heads": 16, "num_key_value_heads": 16,
+                                             "max_position_embeddings": 32768, "num_experts": 60,
+                                             "num_experts_per_tok": 4, "norm_topk_prob": False},
+                                biases="always", mlp="experts", experts=_QWEN3_MOE_EXPERTS,
+                                shared_expert="mlp.shared_expert", keys=_keys_qwen2moe),
     "Qwen3MoeForCausalLM": Arch("qwen3moe", {**_COMMON, "vocab_size": 151936, "hidden_size": 2048,
                                              "intermediate_size": 6144, "moe_intermediate_size": 768,
                                              "num_hidden_layers": 24, "num_attention_heads": 32,
@@ -232,6 +257,10 @@ ARCHITECTURES: dict[str, Arch] = {
     "GraniteMoeForCausalLM": Arch("granitemoe", {**_LLAMA, "vocab_size": 32000, "num_local_experts": 8,
                                                  "num_experts_per_tok": 2},
                                   mlp="granite_moe", permute_qk=True, keys=_keys_granite),
+    # GraniteMoe with a shared expert (shared_intermediate_size), as in Granite 4's MoE layers
+    "GraniteMoeSharedForCausalLM": Arch("granitemoe", {**_LLAMA, "vocab_size": 32000, "num_local_experts": 8,
+                                                       "num_experts_per_tok": 2, "shared_intermediate_size": 0},
+                                        mlp="granite_moe", permute_qk=True, keys=_keys_granite),
 }
 SUPPORTED = ", ".join(ARCHITECTURES)
 
@@ -286,6 +315,8 @@ def read_hparams(config: dict[str, Any]) -> Hparams:
         tied=bool(raw.get("tie_word_embeddings")), rope=rope, n_expert=n_expert,
         n_expert_used=int(raw.get("num_experts_per_tok") or 0) if n_expert else 0,
         n_ff_exp=int(raw.get("moe_intermediate_size") or n_ff) if n_expert else 0,
+        n_ff_shexp=int(raw.get("shared_intermediate_size") or 0) if spec.mlp == "granite_moe" else
+        int(raw.get("shared_expert_intermediate_size") or 0) if spec.shared_expert else 0,
     )
 
 
@@ -382,10 +413,17 @@ def _layer_tensors(hp: Hparams) -> dict[str, Shape]:
         for x in range(hp.n_expert):
             layer |= {f"{gate.format(x=x)}.weight": (Fx, E), f"{up.format(x=x)}.weight": (Fx, E),
                       f"{down.format(x=x)}.weight": (E, Fx)}
+        if spec.shared_expert and hp.n_ff_shexp:
+            S, se = hp.n_ff_shexp, spec.shared_expert
+            layer |= {f"{se}.gate_proj.weight": (S, E), f"{se}.up_proj.weight": (S, E),
+                      f"{se}.down_proj.weight": (E, S), f"{se}_gate.weight": (1, E)}
     elif spec.mlp == "granite_moe":
         layer |= {"block_sparse_moe.router.layer.weight": (hp.n_expert, E),
                   "block_sparse_moe.input_linear.weight": (hp.n_expert, 2 * F, E),
                   "block_sparse_moe.output_linear.weight": (hp.n_expert, E, F)}
+        if hp.n_ff_shexp:  # GraniteMoeShared: one always-on expert, gate and up rows fused
+            layer |= {"shared_mlp.input_linear.weight": (2 * hp.n_ff_shexp, E),
+                      "shared_mlp.output_linear.weight": (E, hp.n_ff_shexp)}
     return layer
 
 
@@ -450,6 +488,10 @@ def _stacks(hp: Hparams) -> dict[str, tuple[str, list[tuple[str, tuple | None]],
             name = p + "block_sparse_moe.input_linear.weight"  # (experts, gate rows then up rows, embd)
             out[f"blk.{i}.ffn_gate_exps.weight"] = (name, [(name, (x, slice(0, F))) for x in range(n)], (n, F, E))
             out[f"blk.{i}.ffn_up_exps.weight"] = (name, [(name, (x, slice(F, 2 * F))) for x in range(n)], (n, F, E))
+            if hp.n_ff_shexp:
+                S, shared = hp.n_ff_shexp, p + "shared_mlp.input_linear.weight"
+                out[f"blk.{i}.ffn_gate_shexp.weight"] = (shared, [(shared, (slice(0, S),))], (S, E))
+                out[f"blk.{i}.ffn_up_shexp.weight"] = (shared, [(shared, (slice(S, 2 * S),))], (S, E))
     return out
 
 
@@ -517,6 +559,8 @@ def plan_tensors(hp: Hparams, names_and_shapes: dict[str, Shape], warn) -> list[
             transform = "permute_k"
         elif spec.norm_plus_one and name.endswith("norm.weight"):
             transform = "plus_one"
+        if gname.endswith("ffn_gate_inp_shexp.weight"):
+            shape = (shape[-1],)  # the shared expert's gate: one row, a vector in llama.cpp
         # 1-D tensors and the expert router stay F32 (llama.cpp keeps ffn_gate_inp unquantized too)
         f32 = len(shape) == 1 or gname.endswith("ffn_gate_inp.weight")
         planned.append(PlannedTensor(gname, origin[name], tuple(shape), f32, transform))

@@ -71,8 +71,8 @@ def test_f16_matches_transformers(kind, tmp_path):
 
 
 @requires_llama
-@pytest.mark.parametrize("kind", ["llama", "qwen2", "gemma3", "qwen3moe", "mixtral", "smollm3", "olmo2",
-                                  "granite", "granitemoe", "phi4_mini"])
+@pytest.mark.parametrize("kind", ["llama", "qwen2", "gemma3", "qwen2moe", "qwen3moe", "mixtral", "smollm3",
+                                  "olmo2", "granite", "granitemoe", "granitemoeshared", "phi4_mini"])
 def test_q8_0_close_and_q4_k_m_runs(kind, tmp_path):
     folder, model = build_model(kind, tmp_path / "model")  # not "phi3...": llama.cpp keys a Phi-3 vocab quirk on the name
     tokens = prompt_tokens(folder)

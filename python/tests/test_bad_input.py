@@ -138,7 +138,7 @@ def test_unsupported_architecture_lists_supported(model, tmp_path):
     assert "Qwen3ForCausalLM" in error["hint"] and "Gemma2ForCausalLM" in error["hint"]
 
 
-@pytest.mark.parametrize("arch, nearest", [("Qwen2MoeForCausalLM", "Qwen3MoeForCausalLM"),
+@pytest.mark.parametrize("arch, nearest", [("Qwen3NextForCausalLM", "Qwen3ForCausalLM"),
                                             ("Gemma3nForConditionalGeneration", "Gemma3ForConditionalGeneration"),
                                             ("Olmo3ForCausalLM", "Olmo2ForCausalLM"),
                                             ("LlavaForConditionalGeneration", "LlamaForCausalLM")])
@@ -230,3 +230,20 @@ def test_legacy_bin_without_torch_explains(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
     assert_failed(run_converter(m, out, env=env), out, "TORCH_REQUIRED", "pytorch_model.bin")
     assert run_converter(m, out).returncode == 0  # with torch it converts
+
+
+@pytest.mark.parametrize("kind, key, value, word", [
+    ("gemma3", "layer_types", ["full_attention"] * 6, "layer_types"),
+    ("smollm3", "no_rope_layers", [1, 1, 1, 1], "no_rope_layers"),
+    ("qwen3moe", "mlp_only_layers", [0], "mlp_only_layers"),
+])
+def test_layer_patterns_llama_cpp_cannot_run_are_refused(tmp_path, kind, key, value, word):
+    """llama.cpp fixes these per-layer patterns; a checkpoint with another one would convert into a wrong model."""
+    from tiny_models import build_model
+
+    folder, _ = build_model(kind, tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config[key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "o.gguf"
+    assert_failed(run_converter(folder, out), out, "UNSUPPORTED_MODEL", word)

@@ -111,7 +111,7 @@ def test_same_bytes_without_copy_file_range(tmp_path, small_blocks, monkeypatch)
     assert calls and new == ref
 
 
-@pytest.mark.parametrize("kind", ["llama", "gemma2", "mixtral", "granitemoe"])
+@pytest.mark.parametrize("kind", ["llama", "gemma2", "mixtral", "granitemoe", "granitemoeshared", "qwen2moe"])
 def test_same_bytes_for_computed_tensors(kind, tmp_path, small_blocks):
     """Llama 3 rope factors (an extra tensor), permuted Q/K, Gemma's norms + 1: all computed at convert time;
     MoE experts stacked one expert per part (Mixtral: one tensor each; GraniteMoe: slices of one tensor)."""

@@ -38,6 +38,10 @@ CONFIGS = {
     "qwen3moe": ("Qwen3MoeConfig", BPE_TOKENIZER, dict(
         BASE, vocab_size=50257, head_dim=16, moe_intermediate_size=48, num_experts=4, num_experts_per_tok=2,
         norm_topk_prob=True)),
+    # Qwen2-MoE: q/k/v biases and a shared expert with its own sigmoid gate (ffn_*_shexp, ffn_gate_inp_shexp)
+    "qwen2moe": ("Qwen2MoeConfig", BPE_TOKENIZER, dict(
+        BASE, vocab_size=50257, moe_intermediate_size=48, shared_expert_intermediate_size=96, num_experts=4,
+        num_experts_per_tok=2, norm_topk_prob=False)),
     "mixtral": ("MixtralConfig", SPM_TOKENIZER, dict(BASE, vocab_size=32000, num_local_experts=4,
                                                      num_experts_per_tok=2)),
     # SmolLM3: four layers so the fourth runs without RoPE; tied embeddings as in SmolLM3-3B
@@ -53,15 +57,24 @@ CONFIGS = {
         BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1, eos_token_id=2, num_local_experts=4,
         num_experts_per_tok=2, embedding_multiplier=6.0, residual_multiplier=0.5, attention_multiplier=0.2,
         logits_scaling=2.0)),
+    # GraniteMoeShared: the same plus one always-on shared expert (ffn_*_shexp)
+    "granitemoeshared": ("GraniteMoeSharedConfig", BPE_TOKENIZER, dict(
+        BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1, eos_token_id=2, num_local_experts=4,
+        num_experts_per_tok=2, shared_intermediate_size=96, embedding_multiplier=6.0, residual_multiplier=0.5,
+        attention_multiplier=0.2, logits_scaling=2.0)),
     # Phi-4 (14B): Phi-3 layout with a byte-level BPE tokenizer
     "phi4": ("Phi3Config", BPE_TOKENIZER, dict(BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1,
                                                eos_token_id=2)),
-    # Phi-4-mini: partial rotary (0.75 of each head rotated) and tied embeddings
-    "phi4_mini": ("Phi3Config", BPE_TOKENIZER, dict(BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1,
-                                                    eos_token_id=2, partial_rotary_factor=0.75,
-                                                    tie_word_embeddings=True)),
+    # Phi-4-mini: partial rotary (0.75 of each 16-dim head: 12 rotated, 6 frequencies), tied embeddings, and
+    # longrope scaling with per-frequency factors (the prompt and llama.cpp's 256-token context are both under
+    # original_max_position_embeddings, so both use the short factors; the attention factor applies throughout)
+    "phi4_mini": ("Phi3Config", BPE_TOKENIZER, dict(
+        BASE, vocab_size=50257, pad_token_id=0, bos_token_id=1, eos_token_id=2, partial_rotary_factor=0.75,
+        tie_word_embeddings=True, max_position_embeddings=4096, original_max_position_embeddings=512,
+        rope_scaling={"rope_type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
+                      "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]})),
 }
-MOE = {"qwen3moe", "mixtral", "granitemoe"}
+MOE = {"qwen2moe", "qwen3moe", "mixtral", "granitemoe", "granitemoeshared"}
 
 
 def build_model(kind: str, folder: Path, seed: int = 0):

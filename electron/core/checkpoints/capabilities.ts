@@ -10,6 +10,7 @@ export const GGUF_CONVERTIBLE_ARCHITECTURES = [
   'Qwen2ForCausalLM',
   'MixtralForCausalLM',
   'Qwen3ForCausalLM',
+  'Qwen2MoeForCausalLM',
   'Qwen3MoeForCausalLM',
   'Gemma2ForCausalLM',
   'Gemma3ForCausalLM',
@@ -19,6 +20,7 @@ export const GGUF_CONVERTIBLE_ARCHITECTURES = [
   'Olmo2ForCausalLM',
   'GraniteForCausalLM',
   'GraniteMoeForCausalLM',
+  'GraniteMoeSharedForCausalLM',
 ] as const;
 
 /** Text-generation architectures vLLM serves (from vLLM's supported-models list). */

@@ -104,6 +104,19 @@ const TRANSFORMERS_DEFAULTS: Record<string, Defaults> = {
     sliding_window: 4096,
     global_every: 6,
   },
+  qwen2_moe: {
+    vocab_size: 151936,
+    hidden_size: 2048,
+    intermediate_size: 5632,
+    num_hidden_layers: 24,
+    num_attention_heads: 16,
+    num_key_value_heads: 16,
+    max_position_embeddings: 32768,
+    tie_word_embeddings: false,
+    num_experts: 60,
+    num_experts_used: 4,
+    expert_intermediate_size: 1408,
+  },
   qwen3_moe: {
     vocab_size: 151936,
     hidden_size: 2048,
@@ -289,7 +302,13 @@ function experts(text: Record<string, unknown>, defaults: Defaults): Partial<Mod
   const used = posInt(text.num_experts_per_tok) ?? defaults.num_experts_used;
   if (!n || !used) return {};
   const size = posInt(text.moe_intermediate_size) ?? defaults.expert_intermediate_size;
-  return { num_experts: n, num_experts_used: used, ...(size ? { expert_intermediate_size: size } : {}) };
+  const shared = posInt(text.shared_expert_intermediate_size) ?? posInt(text.shared_intermediate_size);
+  return {
+    num_experts: n,
+    num_experts_used: used,
+    ...(size ? { expert_intermediate_size: size } : {}),
+    ...(shared ? { shared_expert_intermediate_size: shared } : {}),
+  };
 }
 
 /**

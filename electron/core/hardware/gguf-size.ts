@@ -67,7 +67,8 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
   const fusedQkv = type === 'phi3' || type === 'gpt2';
   const gated = type !== 'gpt2';
   const fusedGateUp = type === 'phi3';
-  const qkvBias = type === 'qwen2' || type === 'gpt2';
+  const qkvBias = type === 'qwen2' || type === 'qwen2_moe' || type === 'gpt2';
+  const sharedFf = shape.shared_expert_intermediate_size ?? 0;
   const out: TensorSpec[] = [
     { name: 'token_embd.weight', category: 'token_embd', ne0: h, rows: shape.vocab_size },
   ];
@@ -109,6 +110,13 @@ export function modelTensors(shape: ModelShape): TensorSpec[] {
       e('ffn_gate_exps.weight', 'ffn_gate', h, nExp * ffExp);
       e('ffn_up_exps.weight', 'ffn_up', h, nExp * ffExp);
       e('ffn_down_exps.weight', 'ffn_down', ffExp, nExp * h);
+      if (sharedFf > 0) {
+        // a shared expert runs for every token (Qwen2-MoE's has its own sigmoid gate, a vector)
+        if (type === 'qwen2_moe') t('ffn_gate_inp_shexp.weight', 'norm', h, 1);
+        t('ffn_gate_shexp.weight', 'ffn_gate', h, sharedFf);
+        t('ffn_up_shexp.weight', 'ffn_up', h, sharedFf);
+        t('ffn_down_shexp.weight', 'ffn_down', sharedFf, h);
+      }
     } else if (fusedGateUp) t('ffn_up.weight', 'ffn_up', h, 2 * ff);
     else {
       if (gated) t('ffn_gate.weight', 'ffn_gate', h, ff);
@@ -156,7 +164,8 @@ function wantsMoreBits(i: number, n: number): boolean {
  * src/llama-quant.cpp: 1-D tensors and norms stay F32; the output tensor (or the token embedding when tied)
  * becomes Q6_K (Q8_0 if its rows do not split into 256-blocks); Q4_K_M / Q5_K_M give attn_v and ffn_down of
  * the first and last eighth (and every third layer between) Q6_K, fused qkv one step up, and 70B-class models'
- * other attn_v Q5_K; a row length not divisible by 256 falls back to Q5_0 / Q5_1 / Q8_0, then F16.
+ * other attn_v Q5_K; 8-expert models' attn_v and attn_k Q8_0; the expert router stays F32; a row length not
+ * divisible by 256 falls back to Q5_0 / Q5_1 / Q8_0, then F16.
  * F16 / BF16 are the converter's own output: 2-D tensors in that type, 1-D ones F32.
  */
 export function ggufTensorType(t: TensorSpec, quantization: Quantization, shape: ModelShape): GgmlType {
@@ -177,6 +186,10 @@ export function ggufTensorType(t: TensorSpec, quantization: Quantization, shape:
     if (km && wantsMoreBits(t.layer ?? 0, n)) type = 'Q6_K';
     // LLM_TYPE_70B (80 layers): "8 heads share the same attn_v weights", so more bits cost little
     if (n === 80 && type === 'Q4_K') type = 'Q5_K';
+    // an 8-expert model (Mixtral) gets attn_v and attn_k in Q8_0: they are small next to the experts
+    if (shape.num_experts === 8) type = 'Q8_0';
+  } else if (t.category === 'attn_k') {
+    if (shape.num_experts === 8) type = 'Q8_0';
   } else if (t.category === 'ffn_down') {
     if (km && wantsMoreBits(t.layer ?? 0, n)) type = 'Q6_K';
   } else if (t.category === 'attn_qkv') {
