@@ -22,7 +22,8 @@ function absolute(path: string | undefined, field: string): string | undefined {
 }
 
 const services = new WeakMap<Core, QualityService>();
-function qualityOf(core: Core): QualityService {
+/** The quality service of a core (one per core, built on first use). */
+export function qualityOf(core: Core): QualityService {
   let s = services.get(core);
   if (!s) {
     s = createQualityService({
