@@ -1,9 +1,10 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Checkpoint, Job } from '../../../../shared/checkpoints.js';
 import type { Quantization } from '../../../../shared/deploy.js';
 import {
   type CompareResult,
   type QualityJobProgress,
+  type QualityReport,
   qualityReading,
   qualityVerdict,
 } from '../../../../shared/quality.js';
@@ -36,7 +37,7 @@ function SizeKlChart(props: { result: CompareResult }) {
         KL vs F16
       </text>
       <text x={pad.l - 4} y={pad.t + 8} fontSize="10" textAnchor="end">
-        {maxKl.toPrecision(2)}
+        {maxKl.toExponential(1)}
       </text>
       <text x={pad.l - 4} y={H - pad.b} fontSize="10" textAnchor="end">
         0
@@ -70,7 +71,21 @@ export function QuantCompare(props: {
   const [progress, setProgress] = useState<QualityJobProgress>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
+  const [kept, setKept] = useState<QualityReport[]>([]);
+  const path = props.checkpoint.path;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when a new result was measured
+  useEffect(() => {
+    let live = true;
+    api.quality
+      ?.reports(path)
+      .then((r) => live && setKept(r))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api, path, result]);
   if (!api.quality) return null;
+  const latest = [...new Map([...kept].reverse().map((r) => [r.model_type, r] as const)).values()]; // newest per type
   const quality = api.quality;
   const run = async () => {
     setBusy(true);
@@ -101,6 +116,19 @@ export function QuantCompare(props: {
           {busy ? 'Measuring…' : result ? 'Measure again' : 'Compare F16, Q8_0, Q5_K_M, Q4_K_M'}
         </button>
       </header>
+      {latest.length > 0 ? (
+        <ul className="quant-verdicts" aria-label="Measured quality">
+          {latest.map((r) => (
+            <li key={r.model_type}>
+              <strong>{qualityVerdict(r)}</strong> <span className="muted">— {qualityReading(r)}</span>
+            </li>
+          ))}
+        </ul>
+      ) : result ? null : (
+        <p className="muted">
+          Quality not measured yet: the deploy picks a type from memory alone. Compare to see what each costs.
+        </p>
+      )}
       {busy && progress ? (
         <p className="muted" aria-live="polite">
           {progress.quantization}: {progress.phase === 'convert' ? 'converting' : 'measuring'} (
