@@ -2,6 +2,7 @@ import type { BrowseResult, Job } from './checkpoints.js';
 import type { ConversionCacheEntry, ConverterEnv } from './conversion.js';
 import type { DeployRequest, DeployResponse } from './deploy.js';
 import type { BerthEvent } from './events.js';
+import type { CompareRequest, CompareResult, QualityJobProgress, QualityReport } from './quality.js';
 import type { LogLine, ServerInfo } from './servers.js';
 import type { AppInfo, ExecutableSetting, PendingSetting, Settings, SettingsPatch } from './settings.js';
 import type { Recommendation, RecommendRequest, SystemReport } from './system.js';
@@ -40,6 +41,11 @@ export interface ChatResult {
  * Every method rejects with an Error whose `code`, `message` and `hint` follow shared/errors.ts.
  */
 export interface BerthApi {
+  /** Quality reports and compare-quants (the HTTP bridge has them; absent where a transport does not). */
+  quality?: {
+    compare(request: CompareRequest, onProgress?: (p: QualityJobProgress) => void): Promise<CompareResult>;
+    reports(modelPath: string): Promise<QualityReport[]>;
+  };
   app: {
     info(): Promise<AppInfo>;
   };

@@ -63,7 +63,7 @@ export function qualityVerdict(
 ) {
   const ppl = (r.ppl_ratio - 1) * 100;
   const sign = ppl >= 0 ? '+' : '−';
-  return `${r.model_type}: top-1 agreement ${(r.top1_agreement * 100).toFixed(0)} %, KL ${r.kl_mean.toFixed(3)}, PPL ${sign}${Math.abs(ppl).toFixed(1)} %`;
+  return `${r.model_type}: top-1 agreement ${(r.top1_agreement * 100).toFixed(0)} %, KL ${r.kl_mean > 0 && r.kl_mean < 0.001 ? r.kl_mean.toExponential(1) : r.kl_mean.toFixed(3)}, PPL ${sign}${Math.abs(ppl).toFixed(1)} %`;
 }
 
 /** A plain reading of the figures (thresholds from llama.cpp's published KL tables for common quantizations). */

@@ -21,7 +21,7 @@ from trained_tiny import trained_tiny_llama
 pytestmark = requires_llama
 
 CONTEXT = 128
-WINDOWS = 4
+WINDOWS = 8
 TYPES = ["F16", "Q8_0", "Q5_K_M", "Q4_K_M"]
 
 
@@ -53,13 +53,22 @@ def ggufs(tmp_path_factory):
     return model, files
 
 
+class Reports(dict):
+    """Reports by type, each measured on first use (so `-k` runs only what its test needs)."""
+
+    def __init__(self, files, tmp):
+        super().__init__()
+        self.files, self.tmp = files, tmp
+
+    def __missing__(self, key):
+        q, shift = (key[:-len("-shifted")], 1) if key.endswith("-shifted") else (key, 0)
+        self[key] = evaluate(self.files[q], self.files["F16"], self.tmp, key, **({"test_shift": 1} if shift else {}))
+        return self[key]
+
+
 @pytest.fixture(scope="module")
 def reports(ggufs, tmp_path_factory):
-    _, files = ggufs
-    tmp = tmp_path_factory.mktemp("quality-reports")
-    out = {q: evaluate(files[q], files["F16"], tmp, q) for q in TYPES}
-    out["F16-shifted"] = evaluate(files["F16"], files["F16"], tmp, "F16-shifted", test_shift=1)
-    return out
+    return Reports(ggufs[1], tmp_path_factory.mktemp("quality-reports"))
 
 
 # --- the assertions, as functions so each can be run on the broken comparison too ---
@@ -123,9 +132,13 @@ def numpy_figures(p_ref: np.ndarray, p_mod: np.ndarray, next_tokens: np.ndarray)
 
 
 def assert_matches_numpy(report: dict, direct: dict) -> None:
+    # Not bit for bit: the report evaluates each window in chunks, the helper in one batch, and llama.cpp's
+    # arithmetic depends on the batch shape. So 1e-3 on KL (and 5 % of it), and near-ties may flip one top-1.
     for key in ("kl_mean", "kl_p99"):
-        assert abs(report[key] - direct[key]) < 1e-3, f"{key}: report {report[key]} vs numpy {direct[key]}"
-    assert abs(report["top1_agreement"] - direct["top1_agreement"]) < 1e-9, (report, direct)
+        diff = abs(report[key] - direct[key])
+        assert diff < 1e-3 and diff <= 0.05 * direct[key], f"{key}: report {report[key]} vs numpy {direct[key]}"
+    one_token = 1 / report["tokens"]
+    assert abs(report["top1_agreement"] - direct["top1_agreement"]) <= one_token + 1e-12, (report, direct)
     for key in ("ppl_reference", "ppl_model"):
         assert abs(report[key] / direct[key] - 1) < 1e-3, f"{key}: report {report[key]} vs numpy {direct[key]}"
 

@@ -114,7 +114,9 @@ export class SystemService {
       {
         shape: checkpoint.shape,
         ...(parameters ? { parameters } : {}),
-        ...(!adapter && checkpoint.active_parameters ? { active_parameters: checkpoint.active_parameters } : {}),
+        ...(!adapter && checkpoint.active_parameters
+          ? { active_parameters: checkpoint.active_parameters }
+          : {}),
         ...(adapter ? { adapter: { parameters: adapter.adapter_parameters, rank: adapter.rank } } : {}),
         dtypes: adapter ? [] : checkpoint.dtypes,
         ...(checkpoint.tokenizer?.kind ? { tokenizer: { kind: checkpoint.tokenizer.kind } } : {}),

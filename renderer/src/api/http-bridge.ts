@@ -1,6 +1,7 @@
 import type { AbortSignalLike, BerthApi, ChatRequest, ChatResult } from '../../../shared/api.js';
 import type { ConversionCacheEntry } from '../../../shared/conversion.js';
 import type { BerthEvent } from '../../../shared/events.js';
+import type { CompareResult, QualityJobProgress, QualityReport } from '../../../shared/quality.js';
 import { ChatMeter, splitSse } from '../../../shared/sse.js';
 
 /** An Error carrying Berth's error code and hint across the transport. */
@@ -93,11 +94,39 @@ export function createHttpBridge(
       chat: (id, request, onDelta, signal) =>
         streamChat(`${baseUrl}/api/servers/${enc(id)}/chat`, token, request, onDelta, signal),
     },
+    quality: {
+      async compare(request, onProgress) {
+        const res = await fetch(`${baseUrl}/api/quality/compare`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(request),
+        });
+        if (!res.ok || !res.body) {
+          const e = ((await res.json().catch(() => undefined)) as { error?: ErrorLike } | undefined)?.error;
+          throw new ApiError(e?.code ?? 'INTERNAL', e?.message ?? `HTTP ${res.status}`, e?.hint);
+        }
+        for await (const data of sseMessages(res.body)) {
+          const m = JSON.parse(data) as Record<string, unknown>;
+          if ('rows' in m) return m as unknown as CompareResult;
+          if ('phase' in m) onProgress?.(m as unknown as QualityJobProgress);
+          else if ('code' in m) {
+            const e = m as unknown as ErrorLike;
+            throw new ApiError(e.code ?? 'INTERNAL', e.message ?? 'compare-quants failed', e.hint);
+          }
+        }
+        throw new ApiError('INTERNAL', 'compare-quants ended without a result');
+      },
+      reports: async (modelPath) =>
+        (await call<{ reports: QualityReport[] }>('GET', `/api/quality/reports?model_path=${enc(modelPath)}`))
+          .reports,
+    },
     onEvent(listener) {
       return followEvents(baseUrl, () => token, listener);
     },
   };
 }
+
+type ErrorLike = { code?: string; message?: string; hint?: string };
 
 /** Posts a chat turn through Berth's proxy and reads the OpenAI-style SSE stream it relays. */
 async function streamChat(

@@ -6,6 +6,7 @@ import { snippets } from '../snippets.js';
 import { useServerLogsStore } from '../stores/serverLogs.js';
 import { ErrorNote } from './ErrorNote.js';
 import { LogView } from './LogView.js';
+import { QualityVerdict } from './QualityVerdict.js';
 
 const BACKEND_LABEL = { vllm: 'vLLM', ollama: 'Ollama', llamacpp: 'Built-in engine' } as const;
 const LIVE = new Set(['starting', 'running', 'stopping']);
@@ -74,6 +75,7 @@ export function ServerCard(props: { server: ServerInfo }) {
           <code>{s.model_name}</code>
           {s.quantization ? ` · ${s.quantization}` : ''}
         </dd>
+        <QualityVerdict server={s} />
         <dt>Port</dt>
         <dd>{s.port}</dd>
         <dt>Uptime</dt>

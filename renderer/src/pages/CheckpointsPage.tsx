@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Checkpoint, Job } from '../../../shared/checkpoints.js';
+import type { Quantization } from '../../../shared/deploy.js';
 import { getApi } from '../api/index.js';
 import { BrowseDialog } from '../components/checkpoints/BrowseDialog.js';
 import { CheckpointDetails } from '../components/checkpoints/CheckpointDetails.js';
@@ -14,8 +15,9 @@ import { useDeploymentsStore } from '../stores/deployments.js';
 import { useJobsStore } from '../stores/jobs.js';
 
 /** Opens the deploy screen for a checkpoint (the default for the page's "Deploy…" button). */
-function openDeploy(job: Job, checkpoint: Checkpoint): void {
+function openDeploy(job: Job, checkpoint: Checkpoint, quantization?: Quantization): void {
   useDeploymentsStore.getState().setTarget({
+    ...(quantization ? { quantization } : {}),
     job_id: job.id,
     ...(checkpoint.relative_path === '.' ? {} : { checkpoint_path: checkpoint.relative_path }),
     label: checkpoint.relative_path === '.' ? job.name : `${job.name} / ${checkpoint.relative_path}`,
@@ -36,7 +38,9 @@ function openDeploy(job: Job, checkpoint: Checkpoint): void {
  * Checkpoints: drop a folder anywhere on the window (or type / browse to it), see its checkpoints, their loss
  * curve and the details of the one selected.
  */
-export function CheckpointsPage(props: { onDeploy?: (job: Job, checkpoint: Checkpoint) => void }) {
+export function CheckpointsPage(props: {
+  onDeploy?: (job: Job, checkpoint: Checkpoint, quantization?: Quantization) => void;
+}) {
   const { jobs, loaded, selectedId, selectedCheckpoint, busy, error } = useJobsStore();
   const store = useJobsStore.getState();
   const [browsing, setBrowsing] = useState(false);

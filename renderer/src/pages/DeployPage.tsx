@@ -86,8 +86,8 @@ export function DeployPage() {
   const settings = useAppStore((s) => s.settings);
   const navigate = useAppStore((s) => s.navigate);
   const [form, setForm] = useState<FormState>({
-    server_type: 'auto',
-    quantization: 'Q4_K_M',
+    server_type: target?.quantization ? 'llamacpp' : 'auto',
+    quantization: target?.quantization ?? 'Q4_K_M',
     context_length: '4096',
     gpu_memory_utilization: '0.9',
     name: '',
@@ -97,7 +97,9 @@ export function DeployPage() {
   });
   const [submitError, setSubmitError] = useState<unknown>();
   /** Fields the user changed: the recommendation no longer sets them. */
-  const [touched, setTouched] = useState<Set<keyof FormState>>(new Set());
+  const [touched, setTouched] = useState<Set<keyof FormState>>(
+    new Set(target?.quantization ? ['quantization', 'server_type'] : []),
+  );
   const [pick, setPick] = useState<{
     quantization?: string;
     utilization?: string;

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { DeployRequest, DeployStage } from '../../../shared/deploy.js';
+import type { DeployRequest, DeployStage, Quantization } from '../../../shared/deploy.js';
 import { DeployStageSchema } from '../../../shared/deploy.js';
 import type { DeploymentInfo, StageState } from '../../../shared/deployments.js';
 import type { BerthEvent, Progress } from '../../../shared/events.js';
@@ -15,6 +15,8 @@ export interface DeployTarget {
   label: string;
   /** A LoRA adapter: the base it names, and the folder Berth found for it (if any). */
   adapter?: { base_model: string; base_model_path?: string; rank: number };
+  /** Preset by compare-quants' "Deploy" on a row: the built-in engine with this GGUF type. */
+  quantization?: Quantization;
 }
 
 /** A deployment as the window follows it: stages, progress per stage, and its log lines. */

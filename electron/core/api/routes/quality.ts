@@ -22,7 +22,8 @@ function absolute(path: string | undefined, field: string): string | undefined {
 }
 
 const services = new WeakMap<Core, QualityService>();
-function qualityOf(core: Core): QualityService {
+/** The quality service of a core (one per core, built on first use). */
+export function qualityOf(core: Core): QualityService {
   let s = services.get(core);
   if (!s) {
     s = createQualityService({
@@ -106,13 +107,14 @@ export function registerQualityRoutes(table: RouteTable, core: Core): void {
       const shape = checkpoint.shape;
       const tokenizerDir = tokenizerFallback(checkpoint);
       const serveContext = Math.min(shape?.context_length ?? 4096, 4096);
+      const defaults = envDefaults(core.env);
       await streamWork(request, reply, (signal, progress) =>
         qualityOf(core).compare({
           modelPath: checkpoint.path,
           ...(body.types ? { types: body.types } : {}),
           ...(text ? { text } : {}),
-          ...(body.context ? { context: body.context } : {}),
-          ...(body.windows ? { maxWindows: body.windows } : {}),
+          ...((body.context ?? defaults.context) ? { context: body.context ?? defaults.context } : {}),
+          ...((body.windows ?? defaults.windows) ? { maxWindows: body.windows ?? defaults.windows } : {}),
           ...(tokenizerDir ? { tokenizerDir } : {}),
           ...(shape ? { fit: (bytes: number) => ggufFit(bytes, shape, system, serveContext) } : {}),
           signal,
@@ -133,6 +135,18 @@ export function registerQualityRoutes(table: RouteTable, core: Core): void {
       reports: qualityOf(core).reportsFor(absolute(query.model_path, 'model_path') as string),
     }),
   );
+}
+
+/**
+ * Defaults for requests that leave them out, from BERTH_QUALITY_CONTEXT / BERTH_QUALITY_WINDOWS (a slow machine,
+ * or the e2e test, measures fewer windows than the whole text).
+ */
+function envDefaults(env: NodeJS.ProcessEnv): { context?: number; windows?: number } {
+  const n = (v: string | undefined) =>
+    v && Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : undefined;
+  const context = n(env.BERTH_QUALITY_CONTEXT);
+  const windows = n(env.BERTH_QUALITY_WINDOWS);
+  return { ...(context ? { context } : {}), ...(windows ? { windows } : {}) };
 }
 
 async function streamWork<T>(

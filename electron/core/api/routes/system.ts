@@ -5,7 +5,9 @@ import {
   SystemReportSchema,
 } from '../../../../shared/system.js';
 import type { Core } from '../../app.js';
+import { withQualityNotes } from '../../quality/recommend-note.js';
 import type { RouteTable } from '../route.js';
+import { qualityOf } from './quality.js';
 
 const SystemQuerySchema = z.object({ refresh: z.enum(['0', '1', 'true', 'false']).optional() }).strict();
 
@@ -35,10 +37,11 @@ export function registerSystemRoutes(table: RouteTable, core: Core): void {
         ...(body.model_path ? { model_path: body.model_path } : {}),
         ...(body.checkpoint_path ? { checkpoint_path: body.checkpoint_path } : {}),
       });
-      return core.system.recommend(checkpoint, {
+      const rec = await core.system.recommend(checkpoint, {
         ...(body.context_length ? { context_length: body.context_length } : {}),
         ...(body.parallel ? { parallel: body.parallel } : {}),
       });
+      return withQualityNotes(rec, qualityOf(core).reportsFor(checkpoint.path));
     },
   );
 }

@@ -1,10 +1,12 @@
 import type { Recommendation } from '../../../../shared/system.js';
 import { JobRegistry } from '../../checkpoints/registry.js';
 import { systemClock } from '../../clock.js';
+import { ConversionCache } from '../../conversion/cache.js';
 import { BerthError } from '../../errors.js';
 import { EventBus } from '../../events.js';
 import { recommendDeployment } from '../../hardware/recommend.js';
 import { berthPaths, resolveHome } from '../../paths.js';
+import { withQualityNotes } from '../../quality/recommend-note.js';
 import type { Command } from '../command.js';
 import { formatBytes } from '../output.js';
 import { detectForCli, table } from './system.js';
@@ -42,7 +44,11 @@ export const recommendCommand: Command = {
         `No model shape for ${checkpoint.path}`,
         'Pick a folder with a config.json.',
       );
-    const rec = recommendDeployment(
+    const measured = new ConversionCache(paths.ggufCacheDir)
+      .list()
+      .filter((e) => e.model_path === checkpoint.path)
+      .flatMap((e) => e.quality ?? []);
+    const estimate = recommendDeployment(
       report,
       {
         shape: checkpoint.shape,
@@ -54,6 +60,7 @@ export const recommendCommand: Command = {
       },
       { ...(context ? { context_length: context } : {}), ...(parallel ? { parallel } : {}) },
     );
+    const rec = withQualityNotes(estimate, measured);
     io.out(args.values.json ? `${JSON.stringify(rec, null, 2)}\n` : formatRecommendation(rec));
     return 0;
   },

@@ -1,8 +1,10 @@
 import type { Checkpoint, Job, Verdict } from '../../../../shared/checkpoints.js';
+import type { Quantization } from '../../../../shared/deploy.js';
 import { formatBytes, formatCount, formatLoss } from '../../format.js';
 import { RecommendationPanel } from '../../pages/RecommendationPanel.js';
 import { ErrorNote } from '../ErrorNote.js';
 import { Badges } from './Badges.js';
+import { QuantCompare } from './QuantCompare.js';
 
 const TOKENIZER_LABELS: Record<NonNullable<Checkpoint['tokenizer']>['kind'], string> = {
   sentencepiece: 'SentencePiece',
@@ -31,7 +33,7 @@ function VerdictLine(props: { name: string; verdict: Verdict | undefined }) {
 export function CheckpointDetails(props: {
   job: Job;
   checkpoint: Checkpoint;
-  onDeploy(job: Job, checkpoint: Checkpoint): void;
+  onDeploy(job: Job, checkpoint: Checkpoint, quantization?: Quantization): void;
 }) {
   const c = props.checkpoint;
   const s = c.shape;
@@ -153,6 +155,9 @@ export function CheckpointDetails(props: {
           target={{ job_id: props.job.id, checkpoint_path: c.relative_path, label: c.relative_path }}
           contextLength={Math.min(8192, s.context_length)}
         />
+      ) : null}
+      {deployable && s && c.gguf_convertible?.ok ? (
+        <QuantCompare job={props.job} checkpoint={c} onDeploy={props.onDeploy} />
       ) : null}
     </section>
   );
