@@ -41,9 +41,13 @@ export interface ChatResult {
  * Every method rejects with an Error whose `code`, `message` and `hint` follow shared/errors.ts.
  */
 export interface BerthApi {
-  /** Quality reports and compare-quants (the HTTP bridge has them; absent where a transport does not). */
-  quality?: {
-    compare(request: CompareRequest, onProgress?: (p: QualityJobProgress) => void): Promise<CompareResult>;
+  /** Quality reports and compare-quants (aborting `signal` cancels the run). */
+  quality: {
+    compare(
+      request: CompareRequest,
+      onProgress?: (p: QualityJobProgress) => void,
+      signal?: AbortSignalLike,
+    ): Promise<CompareResult>;
     reports(modelPath: string): Promise<QualityReport[]>;
   };
   app: {

@@ -33,6 +33,9 @@ export const API_METHODS = [
   'servers.logs',
   'servers.chat',
   'servers.chatAbort',
+  'quality.compare',
+  'quality.compareAbort',
+  'quality.reports',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
@@ -40,6 +43,8 @@ export const ipcChannel = (method: ApiMethod) => `berth:${method}`;
 export const EVENT_CHANNEL = 'berth:event';
 /** Text deltas of a playground chat: `{ request_id, delta }`. */
 export const CHAT_DELTA_CHANNEL = 'berth:chat-delta';
+/** Progress of a compare-quants run: `{ request_id, progress }`. */
+export const QUALITY_PROGRESS_CHANNEL = 'berth:quality-progress';
 
 /** What every IPC handler returns: errors travel as values because Electron drops custom error fields. */
 export type IpcResult =

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { BrowseQuerySchema, RegisterJobRequestSchema } from '../../shared/checkpoints.js';
 import type { ApiMethod } from '../../shared/ipc.js';
@@ -7,6 +8,7 @@ import { parseOrThrow } from './api/route.js';
 import { ensureToken, regenerateToken } from './api/token.js';
 import type { Core } from './app.js';
 import { startConverterSetup } from './conversion/setup.js';
+import { qualityOf } from './quality/requests.js';
 
 /** One BerthApi method as the core implements it: arguments validated, then the service called. */
 export type ApiHandler = (...args: unknown[]) => Promise<unknown> | unknown;
@@ -59,6 +61,8 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
     'servers.stop': (id) => core.servers.stop(parseOrThrow(IdArg, id, 'id')),
     'servers.restart': (id) => core.servers.restart(parseOrThrow(IdArg, id, 'id')),
     'servers.remove': async (id) => void (await core.servers.remove(parseOrThrow(IdArg, id, 'id'))),
+    'quality.reports': (modelPath) =>
+      qualityOf(core).reportsFor(parseOrThrow(AbsolutePathArg, modelPath, 'model_path')),
     'servers.logs': (id, tail) =>
       core.servers.logs(parseOrThrow(IdArg, id, 'id'), parseOrThrow(TailArg, tail, 'tail')),
   };
@@ -69,6 +73,12 @@ const PendingKeyArg = z.enum(EXECUTABLE_SETTINGS);
 
 /** system.get's options. */
 const SystemGetArg = z.object({ refresh: z.boolean().optional() }).strict();
+
+/** An absolute path argument (a relative one would resolve against Berth's working folder). */
+const AbsolutePathArg = z
+  .string()
+  .min(1)
+  .refine((p) => isAbsolute(p), { message: 'must be an absolute path' });
 
 /** Validates a single id argument. */
 export const IdArg = z.string().min(1).max(200);

@@ -1,10 +1,18 @@
 import { type IpcMainInvokeEvent, ipcMain, type WebContents } from 'electron';
-import { API_METHODS, CHAT_DELTA_CHANNEL, type IpcResult, ipcChannel } from '../../shared/ipc.js';
+import {
+  API_METHODS,
+  CHAT_DELTA_CHANNEL,
+  type IpcResult,
+  ipcChannel,
+  QUALITY_PROGRESS_CHANNEL,
+} from '../../shared/ipc.js';
+import { CompareRequestSchema } from '../../shared/quality.js';
 import { parseOrThrow } from '../core/api/route.js';
 import type { Core } from '../core/app.js';
 import { toErrorShape } from '../core/errors.js';
 import { type ApiHandler, createApiHandlers, IdArg } from '../core/facade.js';
 import { ChatRequestSchema, streamChatCompletion } from '../core/playground/chat.js';
+import { prepareCompare } from '../core/quality/requests.js';
 
 /**
  * Registers one IPC handler per BerthApi method. Each checks that the sender is our own window (loaded from
@@ -38,6 +46,22 @@ export function registerIpc(
     }
   };
   handlers['servers.chatAbort'] = (requestId) => void chats.get(String(requestId))?.abort();
+  // compare-quants: the same core function as POST /api/quality/compare; progress goes to the window that asked.
+  const compares = new Map<string, AbortController>();
+  const compare = async (sender: WebContents, request: unknown, requestId: unknown) => {
+    const rid = parseOrThrow(IdArg, requestId, 'request_id');
+    const run = await prepareCompare(core, parseOrThrow(CompareRequestSchema, request, 'request'));
+    const controller = new AbortController();
+    compares.set(rid, controller);
+    try {
+      return await run(controller.signal, (progress) => {
+        if (!sender.isDestroyed()) sender.send(QUALITY_PROGRESS_CHANNEL, { request_id: rid, progress });
+      });
+    } finally {
+      compares.delete(rid);
+    }
+  };
+  handlers['quality.compareAbort'] = (requestId) => void compares.get(String(requestId))?.abort();
   for (const method of API_METHODS) {
     ipcMain.handle(
       ipcChannel(method),
@@ -48,7 +72,9 @@ export function registerIpc(
         const handler =
           method === 'servers.chat'
             ? (...a: unknown[]) => chat(event.sender, a[0], a[1], a[2])
-            : handlers[method];
+            : method === 'quality.compare'
+              ? (...a: unknown[]) => compare(event.sender, a[0], a[1])
+              : handlers[method];
         if (!handler) {
           return {
             ok: false,

@@ -7,7 +7,9 @@ import {
   EVENT_CHANNEL,
   type IpcResult,
   ipcChannel,
+  QUALITY_PROGRESS_CHANNEL,
 } from '../../shared/ipc.js';
+import type { QualityJobProgress } from '../../shared/quality.js';
 
 /** Calls one core method over IPC and rethrows its error value as an Error with code and hint. */
 async function call<T>(method: ApiMethod, ...args: unknown[]): Promise<T> {
@@ -82,6 +84,27 @@ const api: BerthApi = {
         signal?.removeEventListener('abort', abort);
       }
     },
+  },
+  quality: {
+    async compare(request, onProgress, signal) {
+      const requestId = crypto.randomUUID();
+      const handler = (
+        _event: IpcRendererEvent,
+        payload: { request_id: string; progress: QualityJobProgress },
+      ) => {
+        if (payload.request_id === requestId) onProgress?.(payload.progress);
+      };
+      const abort = () => void call('quality.compareAbort', requestId);
+      ipcRenderer.on(QUALITY_PROGRESS_CHANNEL, handler);
+      signal?.addEventListener('abort', abort);
+      try {
+        return await call('quality.compare', request, requestId);
+      } finally {
+        ipcRenderer.removeListener(QUALITY_PROGRESS_CHANNEL, handler);
+        signal?.removeEventListener('abort', abort);
+      }
+    },
+    reports: (modelPath) => call('quality.reports', modelPath),
   },
   onEvent(listener) {
     const handler = (_event: IpcRendererEvent, payload: BerthEvent) => listener(payload);

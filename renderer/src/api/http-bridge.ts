@@ -95,9 +95,11 @@ export function createHttpBridge(
         streamChat(`${baseUrl}/api/servers/${enc(id)}/chat`, token, request, onDelta, signal),
     },
     quality: {
-      async compare(request, onProgress) {
+      async compare(request, onProgress, signal) {
+        // closing the stream (abort) cancels the run on the server
         const res = await fetch(`${baseUrl}/api/quality/compare`, {
           method: 'POST',
+          ...(signal ? { signal: signal as AbortSignal } : {}),
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify(request),
         });

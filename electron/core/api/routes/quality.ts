@@ -9,8 +9,7 @@ import {
 import type { Core } from '../../app.js';
 import { tokenizerFallback } from '../../deploy/tokenizer.js';
 import { BerthError, toErrorShape } from '../../errors.js';
-import { ggufFit } from '../../quality/fit.js';
-import { createQualityService, type QualityService } from '../../quality/service.js';
+import { prepareCompare, qualityOf } from '../../quality/requests.js';
 import type { RouteTable } from '../route.js';
 import { openSse } from '../sse.js';
 
@@ -19,21 +18,6 @@ function absolute(path: string | undefined, field: string): string | undefined {
   if (!isAbsolute(path))
     throw new BerthError('INVALID_REQUEST', `${field} must be an absolute path: ${path}`);
   return path;
-}
-
-const services = new WeakMap<Core, QualityService>();
-/** The quality service of a core (one per core, built on first use). */
-export function qualityOf(core: Core): QualityService {
-  let s = services.get(core);
-  if (!s) {
-    s = createQualityService({
-      conversion: core.conversion,
-      ggufCacheDir: core.paths.ggufCacheDir,
-      ...(core.env.BERTH_QUALITY_GPU === 'cpu' ? { gpu: 'cpu' as const } : {}),
-    });
-    services.set(core, s);
-  }
-  return s;
 }
 
 /**
@@ -95,32 +79,8 @@ export function registerQualityRoutes(table: RouteTable, core: Core): void {
       response: CompareResultSchema,
     },
     async ({ body, request, reply }) => {
-      if (!body.job_id && !body.model_path)
-        throw new BerthError('INVALID_REQUEST', 'Give job_id or model_path');
-      const text = absolute(body.text_path, 'text_path');
-      const checkpoint = await core.jobs.resolve({
-        ...(body.job_id ? { job_id: body.job_id } : {}),
-        ...(body.model_path ? { model_path: body.model_path } : {}),
-        ...(body.checkpoint_path ? { checkpoint_path: body.checkpoint_path } : {}),
-      });
-      const system = await core.system.report();
-      const shape = checkpoint.shape;
-      const tokenizerDir = tokenizerFallback(checkpoint);
-      const serveContext = Math.min(shape?.context_length ?? 4096, 4096);
-      const defaults = envDefaults(core.env);
-      await streamWork(request, reply, (signal, progress) =>
-        qualityOf(core).compare({
-          modelPath: checkpoint.path,
-          ...(body.types ? { types: body.types } : {}),
-          ...(text ? { text } : {}),
-          ...((body.context ?? defaults.context) ? { context: body.context ?? defaults.context } : {}),
-          ...((body.windows ?? defaults.windows) ? { maxWindows: body.windows ?? defaults.windows } : {}),
-          ...(tokenizerDir ? { tokenizerDir } : {}),
-          ...(shape ? { fit: (bytes: number) => ggufFit(bytes, shape, system, serveContext) } : {}),
-          signal,
-          onProgress: progress,
-        }),
-      );
+      const run = await prepareCompare(core, body);
+      await streamWork(request, reply, run);
     },
   );
   table.add(
@@ -135,18 +95,6 @@ export function registerQualityRoutes(table: RouteTable, core: Core): void {
       reports: qualityOf(core).reportsFor(absolute(query.model_path, 'model_path') as string),
     }),
   );
-}
-
-/**
- * Defaults for requests that leave them out, from BERTH_QUALITY_CONTEXT / BERTH_QUALITY_WINDOWS (a slow machine,
- * or the e2e test, measures fewer windows than the whole text).
- */
-function envDefaults(env: NodeJS.ProcessEnv): { context?: number; windows?: number } {
-  const n = (v: string | undefined) =>
-    v && Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : undefined;
-  const context = n(env.BERTH_QUALITY_CONTEXT);
-  const windows = n(env.BERTH_QUALITY_WINDOWS);
-  return { ...(context ? { context } : {}), ...(windows ? { windows } : {}) };
 }
 
 async function streamWork<T>(

@@ -6,8 +6,8 @@ import {
 } from '../../../../shared/system.js';
 import type { Core } from '../../app.js';
 import { withQualityNotes } from '../../quality/recommend-note.js';
+import { qualityOf } from '../../quality/requests.js';
 import type { RouteTable } from '../route.js';
-import { qualityOf } from './quality.js';
 
 const SystemQuerySchema = z.object({ refresh: z.enum(['0', '1', 'true', 'false']).optional() }).strict();
 

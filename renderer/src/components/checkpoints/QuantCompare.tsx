@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Checkpoint, Job } from '../../../../shared/checkpoints.js';
 import type { Quantization } from '../../../../shared/deploy.js';
 import {
@@ -72,24 +72,25 @@ export function QuantCompare(props: {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [kept, setKept] = useState<QualityReport[]>([]);
+  const abort = useRef<AbortController | undefined>(undefined);
   const path = props.checkpoint.path;
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload when a new result was measured
   useEffect(() => {
     let live = true;
     api.quality
-      ?.reports(path)
+      .reports(path)
       .then((r) => live && setKept(r))
       .catch(() => undefined);
     return () => {
       live = false;
     };
   }, [api, path, result]);
-  if (!api.quality) return null;
   const latest = [...new Map([...kept].reverse().map((r) => [r.model_type, r] as const)).values()]; // newest per type
   const quality = api.quality;
   const run = async () => {
     setBusy(true);
     setError(undefined);
+    abort.current = new AbortController();
     try {
       const r = await quality.compare(
         {
@@ -99,13 +100,15 @@ export function QuantCompare(props: {
             : { checkpoint_path: props.checkpoint.relative_path }),
         },
         setProgress,
+        abort.current.signal,
       );
       setResult(r);
     } catch (e) {
-      setError(e);
+      if (!abort.current?.signal.aborted) setError(e); // a cancel is not an error
     } finally {
       setBusy(false);
       setProgress(undefined);
+      abort.current = undefined;
     }
   };
   return (
@@ -115,6 +118,11 @@ export function QuantCompare(props: {
         <button type="button" onClick={run} disabled={busy}>
           {busy ? 'Measuring…' : result ? 'Measure again' : 'Compare F16, Q8_0, Q5_K_M, Q4_K_M'}
         </button>
+        {busy ? (
+          <button type="button" onClick={() => abort.current?.abort()}>
+            Cancel
+          </button>
+        ) : null}
       </header>
       {latest.length > 0 ? (
         <ul className="quant-verdicts" aria-label="Measured quality">
@@ -129,6 +137,13 @@ export function QuantCompare(props: {
           Quality not measured yet: the deploy picks a type from memory alone. Compare to see what each costs.
         </p>
       )}
+      {busy && progress ? (
+        <progress
+          aria-label={`${progress.quantization} ${progress.phase}`}
+          max={progress.total > 0 ? progress.total : undefined}
+          value={progress.total > 0 ? progress.done : undefined}
+        />
+      ) : null}
       {busy && progress ? (
         <p className="muted" aria-live="polite">
           {progress.quantization}: {progress.phase === 'convert' ? 'converting' : 'measuring'} (

@@ -1,0 +1,72 @@
+import { isAbsolute } from 'node:path';
+import type { CompareRequest, CompareResult } from '../../../shared/quality.js';
+import type { Core } from '../app.js';
+import { tokenizerFallback } from '../deploy/tokenizer.js';
+import { BerthError } from '../errors.js';
+import { ggufFit } from './fit.js';
+import { createQualityService, type QualityService } from './service.js';
+
+// What both transports (HTTP routes and the window's IPC) ask of the quality service, in one place.
+
+const services = new WeakMap<Core, QualityService>();
+/** The quality service of a core (one per core, built on first use). */
+export function qualityOf(core: Core): QualityService {
+  let s = services.get(core);
+  if (!s) {
+    s = createQualityService({
+      conversion: core.conversion,
+      ggufCacheDir: core.paths.ggufCacheDir,
+      ...(core.env.BERTH_QUALITY_GPU === 'cpu' ? { gpu: 'cpu' as const } : {}),
+    });
+    services.set(core, s);
+  }
+  return s;
+}
+
+/**
+ * A compare-quants request checked and resolved (job, checkpoint, machine) before any work, so a bad request
+ * fails at once; the returned function does the work, with progress and cancellation.
+ */
+export async function prepareCompare(
+  core: Core,
+  body: CompareRequest,
+): Promise<(signal: AbortSignal, progress: (p: unknown) => void) => Promise<CompareResult>> {
+  if (!body.job_id && !body.model_path) throw new BerthError('INVALID_REQUEST', 'Give job_id or model_path');
+  const text = body.text_path;
+  if (text !== undefined && !isAbsolute(text))
+    throw new BerthError('INVALID_REQUEST', `text_path must be an absolute path: ${text}`);
+  const checkpoint = await core.jobs.resolve({
+    ...(body.job_id ? { job_id: body.job_id } : {}),
+    ...(body.model_path ? { model_path: body.model_path } : {}),
+    ...(body.checkpoint_path ? { checkpoint_path: body.checkpoint_path } : {}),
+  });
+  const system = await core.system.report();
+  const shape = checkpoint.shape;
+  const tokenizerDir = tokenizerFallback(checkpoint);
+  const serveContext = Math.min(shape?.context_length ?? 4096, 4096);
+  const defaults = envDefaults(core.env);
+  return (signal, progress) =>
+    qualityOf(core).compare({
+      modelPath: checkpoint.path,
+      ...(body.types ? { types: body.types } : {}),
+      ...(text ? { text } : {}),
+      ...((body.context ?? defaults.context) ? { context: body.context ?? defaults.context } : {}),
+      ...((body.windows ?? defaults.windows) ? { maxWindows: body.windows ?? defaults.windows } : {}),
+      ...(tokenizerDir ? { tokenizerDir } : {}),
+      ...(shape ? { fit: (bytes: number) => ggufFit(bytes, shape, system, serveContext) } : {}),
+      signal,
+      onProgress: progress,
+    });
+}
+
+/**
+ * Defaults for requests that leave them out, from BERTH_QUALITY_CONTEXT / BERTH_QUALITY_WINDOWS (a slow machine,
+ * or the e2e test, measures fewer windows than the whole text).
+ */
+export function envDefaults(env: NodeJS.ProcessEnv): { context?: number; windows?: number } {
+  const n = (v: string | undefined) =>
+    v && Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : undefined;
+  const context = n(env.BERTH_QUALITY_CONTEXT);
+  const windows = n(env.BERTH_QUALITY_WINDOWS);
+  return { ...(context ? { context } : {}), ...(windows ? { windows } : {}) };
+}
