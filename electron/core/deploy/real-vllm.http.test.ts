@@ -40,7 +40,12 @@ async function relayChat(id: string): Promise<{ text: string; completion_tokens:
   const res = await fetch(`${t.api.url}/api/servers/${id}/chat`, {
     method: 'POST',
     headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ messages: [{ role: 'user', content: 'the quick brown fox' }], max_tokens: 6 }),
+    // greedy: the same reply every time (sampling this random-weight model may end at once)
+    body: JSON.stringify({
+      messages: [{ role: 'user', content: 'the quick brown fox' }],
+      max_tokens: 6,
+      temperature: 0,
+    }),
   });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
