@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readChatStream } from '../../../renderer/src/api/http-bridge.js';
 import { findRealVllm, type RealVllm, realVllmFixture } from '../servers/test-support/real-vllm.js';
-import { survivors, waitFor } from '../servers/test-support/standin.js';
+import { survivors, VLLM_STANDIN, waitFor } from '../servers/test-support/standin.js';
 import { makeTestApi } from '../test-support/core.js';
 import { recordingConverterPython } from './test-support.js';
 
@@ -12,7 +13,7 @@ import { recordingConverterPython } from './test-support.js';
 // A real Trainer run (make_vllm_run.py) is registered and deployed through the real HTTP API exactly as a user
 // would. vLLM's CPU build takes --gpu-memory-utilization as a share of RAM: BERTH_VLLM_MEMORY_FRACTION (default
 // 0.1) instead of the 0.8 of the README's example, which would take most of a shared machine's memory.
-const found = findRealVllm();
+const found = findRealVllm(process.env, { optIn: true });
 const skip = 'skip' in found ? found.skip : undefined;
 const vllm = found as RealVllm;
 const FRACTION = Number(process.env.BERTH_VLLM_MEMORY_FRACTION ?? 0.1);
@@ -39,11 +40,55 @@ async function relayChat(id: string): Promise<{ text: string; completion_tokens:
   const res = await fetch(`${t.api.url}/api/servers/${id}/chat`, {
     method: 'POST',
     headers: { authorization: `Bearer ${t.api.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ messages: [{ role: 'user', content: 'the quick brown fox' }], max_tokens: 6 }),
+    // greedy: the same reply every time (sampling this random-weight model may end at once)
+    body: JSON.stringify({
+      messages: [{ role: 'user', content: 'the quick brown fox' }],
+      max_tokens: 6,
+      temperature: 0,
+    }),
   });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   return readChatStream(res.body as ReadableStream<Uint8Array<ArrayBuffer>>, performance.now(), () => {});
+}
+
+/** A log line with what differs per run (pids, times, ports, source line numbers, long tails) set aside. */
+function shape(line: string): string {
+  return line
+    .replace(/pid=\d+/g, 'pid=N')
+    .replace(/\d\d-\d\d \d\d:\d\d:\d\d/g, 'T')
+    .replace(/\[([\w.]+\.py):\d+\]/g, '[$1]')
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:P')
+    .replace(/\[\d+\]/g, '[N]')
+    .replace(/(non-default args:| with config:|KV cache size:| took ).*/, '$1');
+}
+
+/** Runs the vLLM stand-in with `command`'s arguments until it is healthy, then stops it; its output lines. */
+async function runStandin(command: string[]): Promise<string[]> {
+  const args = command.slice(1);
+  const standinPort = await freePort();
+  args[args.indexOf('--port') + 1] = String(standinPort);
+  const child = spawn('python3', args, {
+    env: { ...process.env, PYTHONPATH: VLLM_STANDIN, BERTH_STANDIN_DELAY_MS: '50' },
+  });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    for (let i = 0; i < 200; i++) {
+      const ok = await fetch(`http://127.0.0.1:${standinPort}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  return out.split('\n').filter(Boolean);
 }
 
 describe.skipIf(skip !== undefined)(`real vLLM ${skip ? '' : `${vllm.version} (${vllm.python})`}`, () => {
@@ -194,6 +239,19 @@ describe.skipIf(skip !== undefined)(`real vLLM ${skip ? '' : `${vllm.version} ($
     },
     START_MS,
   );
+
+  it("the stand-in's log lines are the real vLLM's (same lines once pids, times, ports are set aside)", async () => {
+    const server = (await t.call('GET', `/api/servers/${serverId}`)).body;
+    const logs = (await t.call('GET', `/api/servers/${serverId}/logs?tail=5000`)).body as Array<{
+      line: string;
+    }>;
+    const real = new Set(logs.map((l) => shape(l.line)));
+    // the stand-in on the very command line Berth gave the real vLLM: start, one health check, SIGTERM
+    const standin = await runStandin(server.command as string[]);
+    const own = standin.filter((l) => !l.includes('[berth stand-in]'));
+    expect(own.length).toBeGreaterThan(15);
+    expect(own.map(shape).filter((l) => !real.has(l))).toEqual([]);
+  }, 60_000);
 
   it(
     'serves a real PEFT LoRA adapter over its base model',

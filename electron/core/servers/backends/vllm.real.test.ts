@@ -9,7 +9,7 @@ import { VLLM_LORA_RANKS, vllmLaunchPlan } from './vllm.js';
 // Berth's vLLM command line against the INSTALLED vLLM's own `--help` (the same entry point Berth starts), so
 // an upgrade that renames or drops a flag fails here, not in a user's deploy. And the stand-in against the real
 // one: it accepts no flag the real vLLM lacks. Skipped (saying why) where no real vLLM is found.
-const found = findRealVllm();
+const found = findRealVllm(process.env, { optIn: true });
 const skip = 'skip' in found ? found.skip : undefined;
 const vllm = found as RealVllm;
 const ENTRY = ['-m', 'vllm.entrypoints.openai.api_server'];

@@ -23,8 +23,17 @@ export interface RealVllm {
   setup?: { package: string; device: string; install_seconds: number; bytes: number };
 }
 
-/** The real vLLM, or why there is none (the reason a skipped test prints). */
-export function findRealVllm(env: NodeJS.ProcessEnv = process.env): RealVllm | { skip: string } {
+/**
+ * The real vLLM, or why there is none (the reason a skipped test prints). With `optIn` (the slow suites: minutes
+ * per vLLM start on a CPU) only when BERTH_REAL_VLLM=1, which `npm run test:vllm` sets, so a plain `npm test` on
+ * a machine that has the venv does not grow by ten minutes.
+ */
+export function findRealVllm(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { optIn?: boolean } = {},
+): RealVllm | { skip: string } {
+  if (options.optIn && env.BERTH_REAL_VLLM !== '1')
+    return { skip: 'the real-vLLM suite runs with `npm run test:vllm` (or BERTH_REAL_VLLM=1)' };
   const pointer = join(cacheRoot(env), 'vllm.json');
   let python = env.BERTH_VLLM_PYTHON;
   let setup: RealVllm['setup'];
