@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
@@ -29,6 +29,40 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await berth?.stop();
   rmSync(work, { recursive: true, force: true });
+});
+
+/** Processes other than `berth serve` itself that carry this Berth's BERTH_HOME (converter, evaluator). */
+function workersOf(instance: BerthInstance): number[] {
+  const mark = `BERTH_HOME=${instance.home}`;
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === instance.process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(mark)) out.push(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+test('a compare run shows its progress and stops on Cancel, leaving no worker process', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto(berth.uiUrl);
+  await page.getByLabel('Folder or GGUF file path').fill(join(work, 'run'));
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+  await page.getByRole('table', { name: 'Checkpoints' }).getByRole('button', { name: /final/i }).first().click();
+  const compare = page.getByRole('region', { name: 'Compare quantizations' });
+  await compare.getByRole('button', { name: /Compare F16, Q8_0, Q5_K_M, Q4_K_M/ }).click();
+  await expect(compare.locator('progress')).toBeVisible({ timeout: 60_000 });
+  await expect.poll(() => workersOf(berth).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  await snap(page, 'quality-compare-progress');
+  await compare.getByRole('button', { name: 'Cancel' }).click();
+  await expect(compare.getByRole('button', { name: /Compare F16, Q8_0, Q5_K_M, Q4_K_M/ })).toBeEnabled();
+  await expect(compare.getByRole('alert')).toHaveCount(0);
+  await expect(compare.locator('.quant-table')).toHaveCount(0);
+  await expect.poll(() => workersOf(berth), { timeout: 15_000 }).toEqual([]);
 });
 
 test('compare quantizations of a checkpoint, see table and chart, deploy a row', async ({ page }) => {
