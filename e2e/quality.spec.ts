@@ -52,7 +52,11 @@ test('a compare run shows its progress and stops on Cancel, leaving no worker pr
   await page.goto(berth.uiUrl);
   await page.getByLabel('Folder or GGUF file path').fill(join(work, 'run'));
   await page.getByRole('button', { name: 'Open', exact: true }).click();
-  await page.getByRole('table', { name: 'Checkpoints' }).getByRole('button', { name: /final/i }).first().click();
+  await page
+    .getByRole('table', { name: 'Checkpoints' })
+    .getByRole('button', { name: /final/i })
+    .first()
+    .click();
   const compare = page.getByRole('region', { name: 'Compare quantizations' });
   await compare.getByRole('button', { name: /Compare F16, Q8_0, Q5_K_M, Q4_K_M/ }).click();
   await expect(compare.locator('progress')).toBeVisible({ timeout: 60_000 });
