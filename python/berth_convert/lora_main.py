@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import traceback
 from pathlib import Path
 
 from . import CONVERTER_VERSION
 from .convert import Plan, write_gguf
-from .errors import Cancelled, ConvertError
+from .errors import ConvertError
 from .lora import check_adapter, merged_sources, open_base, read_adapter, summary, write_adapter_gguf
-from .main import MARGIN_BYTES, check_disk, os_error
+from .main import MARGIN_BYTES, check_disk, run_reported
 from .architectures import extra_tensors, plan_tensors
 from .progress import Reporter
 from .quantize import estimate_bytes, quantize
@@ -94,39 +92,9 @@ def run(args: argparse.Namespace, reporter: Reporter, partials: list[Path]) -> t
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     reporter = Reporter(args.json_progress)
-    partials: list[Path] = []
-
-    def on_signal(signum, _frame):
-        raise Cancelled(signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        path, size = run(args, reporter, partials)
-    except BaseException as e:  # noqa: BLE001 - every failure becomes one reported error, nothing left behind
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for p in partials:
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
-        if isinstance(e, ConvertError):
-            err = e
-        elif isinstance(e, OSError):
-            err = os_error(e, Path(args.output or "."))
-        elif isinstance(e, SystemExit):
-            raise
-        else:
-            traceback.print_exc()
-            err = ConvertError("INTERNAL", f"{type(e).__name__}: {e}", "This is a bug in Berth's converter.")
-        reporter.log(f"error [{err.code}]: {err.message}" + (f"\nhint: {err.hint}" if err.hint else ""))
-        reporter.event(err.as_dict())
-        if isinstance(e, Cancelled):
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(err.exit_code)
-        return err.exit_code
+    code, path, size = run_reported(reporter, Path(args.output or "."), lambda partials: run(args, reporter, partials))
+    if code:
+        return code
     if path is not None:
         reporter.log(f"wrote {path} ({size} bytes) in {reporter.elapsed():.1f}s")
         reporter.event({"event": "done", "path": str(path), "bytes": size, "elapsed_s": reporter.elapsed()})

@@ -10,6 +10,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import Callable
 
 from . import CONVERTER_VERSION, STARTED
 from .convert import make_plan, write_gguf
@@ -126,19 +127,20 @@ def run(args: argparse.Namespace, reporter: Reporter, partials: list[Path]) -> t
     return out, out.stat().st_size
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    reporter = Reporter(args.json_progress)
-    reporter.phases["imports"] = round(reporter.started - STARTED, 3)
-    partials: list[Path] = []
+def run_reported(reporter: Reporter, output: Path, work: Callable[[list[Path]], tuple[Path | None, int]]
+                 ) -> tuple[int, Path | None, int]:
+    """Runs `work` (which lists the partial files it creates) so that every failure, SIGTERM and SIGINT included,
+    becomes one reported error with its code and hint, and no partial file is left. Returns (exit code, path, size)."""
 
     def on_signal(signum, _frame):
         raise Cancelled(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    partials: list[Path] = []
     try:
-        path, size = run(args, reporter, partials)
+        path, size = work(partials)
+        return 0, path, size
     except BaseException as e:  # noqa: BLE001 - every failure becomes one reported error, nothing left behind
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, ConvertError):
             err = e
         elif isinstance(e, OSError):
-            err = os_error(e, Path(args.output))
+            err = os_error(e, output)
         elif isinstance(e, MemoryError):
             err = ConvertError("INTERNAL", "Out of memory while converting", "Close other programs and retry.")
         elif isinstance(e, SystemExit):
@@ -165,7 +167,16 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(err.exit_code)
-        return err.exit_code
+        return err.exit_code, None, 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    reporter = Reporter(args.json_progress)
+    reporter.phases["imports"] = round(reporter.started - STARTED, 3)
+    code, path, size = run_reported(reporter, Path(args.output), lambda partials: run(args, reporter, partials))
+    if code:
+        return code
     reporter.log(f"wrote {path} ({size} bytes) in {reporter.elapsed():.1f}s")
     reporter.log(f"phases: {reporter.phases_line()}")
     reporter.event({"event": "done", "path": str(path), "bytes": size, "elapsed_s": reporter.elapsed(),
