@@ -1,10 +1,16 @@
 import { isAbsolute } from 'node:path';
+import type { Checkpoint } from '../../../shared/checkpoints.js';
 import type { CompareRequest, CompareResult } from '../../../shared/quality.js';
+import type { SystemReport } from '../../../shared/system.js';
 import type { Core } from '../app.js';
 import { tokenizerFallback } from '../deploy/tokenizer.js';
 import { BerthError } from '../errors.js';
 import { ggufFit } from './fit.js';
-import { createQualityService, type QualityService } from './service.js';
+import {
+  type CompareRequest as CompareOptions,
+  createQualityService,
+  type QualityService,
+} from './service.js';
 
 // What both transports (HTTP routes and the window's IPC) ask of the quality service, in one place.
 
@@ -21,6 +27,21 @@ export function qualityOf(core: Core): QualityService {
     services.set(core, s);
   }
   return s;
+}
+
+/** What a compare run takes from the checkpoint and the machine: its tokenizer folder and each row's fit. */
+export function checkpointCompareOptions(
+  checkpoint: Checkpoint,
+  system: SystemReport,
+): Pick<CompareOptions, 'modelPath' | 'tokenizerDir' | 'fit'> {
+  const shape = checkpoint.shape;
+  const tokenizerDir = tokenizerFallback(checkpoint);
+  const serveContext = Math.min(shape?.context_length ?? 4096, 4096);
+  return {
+    modelPath: checkpoint.path,
+    ...(tokenizerDir ? { tokenizerDir } : {}),
+    ...(shape ? { fit: (bytes: number) => ggufFit(bytes, shape, system, serveContext) } : {}),
+  };
 }
 
 /**
@@ -40,20 +61,15 @@ export async function prepareCompare(
     ...(body.model_path ? { model_path: body.model_path } : {}),
     ...(body.checkpoint_path ? { checkpoint_path: body.checkpoint_path } : {}),
   });
-  const system = await core.system.report();
-  const shape = checkpoint.shape;
-  const tokenizerDir = tokenizerFallback(checkpoint);
-  const serveContext = Math.min(shape?.context_length ?? 4096, 4096);
+  const fromCheckpoint = checkpointCompareOptions(checkpoint, await core.system.report());
   const defaults = envDefaults(core.env);
   return (signal, progress) =>
     qualityOf(core).compare({
-      modelPath: checkpoint.path,
+      ...fromCheckpoint,
       ...(body.types ? { types: body.types } : {}),
       ...(text ? { text } : {}),
       ...((body.context ?? defaults.context) ? { context: body.context ?? defaults.context } : {}),
       ...((body.windows ?? defaults.windows) ? { maxWindows: body.windows ?? defaults.windows } : {}),
-      ...(tokenizerDir ? { tokenizerDir } : {}),
-      ...(shape ? { fit: (bytes: number) => ggufFit(bytes, shape, system, serveContext) } : {}),
       signal,
       onProgress: progress,
     });

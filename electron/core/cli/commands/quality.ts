@@ -10,11 +10,10 @@ import {
 import { JobRegistry } from '../../checkpoints/registry.js';
 import { systemClock } from '../../clock.js';
 import { createConversionService } from '../../conversion/service.js';
-import { tokenizerFallback } from '../../deploy/tokenizer.js';
 import { BerthError, toErrorShape } from '../../errors.js';
 import { EventBus } from '../../events.js';
 import { berthPaths, resolveHome } from '../../paths.js';
-import { ggufFit } from '../../quality/fit.js';
+import { checkpointCompareOptions } from '../../quality/requests.js';
 import { createQualityService } from '../../quality/service.js';
 import { SettingsService } from '../../settings/settings.js';
 import { createFileStore } from '../../settings/store.js';
@@ -205,18 +204,13 @@ export const compareQuantsCommand: Command = {
         jobs.resolve({ model_path: resolve(modelPath) }),
         detectForCli(env),
       ]);
-      const shape = checkpoint.shape;
-      const tokenizerDir = tokenizerFallback(checkpoint);
-      const serveContext = Math.min(shape?.context_length ?? 4096, 4096);
       const result = await withCancel((signal) =>
         quality.compare({
-          modelPath: checkpoint.path,
+          ...checkpointCompareOptions(checkpoint, system),
           types: types.map((t) => t.data as Quantization),
           ...(args.values.text ? { text: resolve(String(args.values.text)) } : {}),
           ...(context ? { context } : {}),
           ...(windows ? { maxWindows: windows } : {}),
-          ...(tokenizerDir ? { tokenizerDir } : {}),
-          ...(shape ? { fit: (bytes: number) => ggufFit(bytes, shape, system, serveContext) } : {}),
           signal,
           onProgress: progressPrinter(io, json),
         }),
