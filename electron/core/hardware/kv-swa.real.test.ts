@@ -31,14 +31,22 @@ for f in glob.glob(tok + "/tokenizer*") + glob.glob(tok + "/special_tokens_map.j
 
 // Loads the GGUF in node-llama-cpp exactly as the built-in engine does (createContext with the context and
 // sequences) and prints what llama.cpp logs about its KV cache buffers.
+// llama.cpp's log lines reach JS through a thread-safe queue that drains in batches, so createContext can resolve
+// before the lines it caused arrive (seen on a busy CI machine: one of the two KV cache lines was missing). The
+// script waits for the compute-buffer line, which llama.cpp logs after both caches, and then for a quiet spell.
 const LOAD = `
 const [lib, path, ctx, seqs] = process.argv.slice(2);
 const { getLlama, LlamaLogLevel } = await import(lib);
 const lines = [];
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.debug,
-  logger: (_level, message) => lines.push(message) });
+let last = Date.now();
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.info,
+  logger: (_level, message) => { lines.push(message); last = Date.now(); } });
 const model = await llama.loadModel({ modelPath: path });
 const context = await model.createContext({ contextSize: Number(ctx), sequences: Number(seqs), threads: 1 });
+const start = Date.now();
+while (Date.now() - start < 60000 &&
+  (!lines.some((l) => /compute buffer size/.test(l)) || Date.now() - last < 500))
+  await new Promise((r) => setTimeout(r, 50));
 process.stdout.write(lines.join('\\n'));
 await context.dispose(); await model.dispose(); await llama.dispose();
 `;
