@@ -41,6 +41,11 @@ export const QualityReportSchema = z.object({
   /** Of `seconds`, the time spent evaluating windows (both models). */
   eval_seconds: z.number().nonnegative(),
   gpu: z.union([z.string(), z.literal(false)]),
+  /**
+   * How the distributions were read: `logits` straight from llama.cpp's output buffer (the fast path), or
+   * `probabilities` through node-llama-cpp's API (the fallback where libllama cannot be bound; same figures).
+   */
+  method: z.enum(['logits', 'probabilities']).optional(),
   /** Greedy generation speed of the model here, when it was measured (compare-quants). */
   tokens_per_second: z.number().positive().optional(),
   created_at: z.string(),
