@@ -272,7 +272,31 @@ async function run(job: EvaluatorJob): Promise<void> {
       throw new JobError('MODEL_LOAD_FAILED', `${path}: ${error.message}`);
     });
   const reference = await load(job.reference);
+  if (!bound.api) emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
   const model = await load(job.model);
+  const chunkBytes = job.chunk_bytes ?? 64 * 1024 * 1024;
+  const threads = job.threads ? { threads: job.threads } : {};
+  const disposers: Array<() => unknown> = [];
+  let raw: { ref: RawEvaluator; mod: RawEvaluator } | undefined;
+  if (bound.api) {
+    const api = bound.api;
+    const open = (path: string) =>
+      RawEvaluator.open(api, path, {
+        context: job.context,
+        chunkBytes,
+        cpuOnly: job.gpu === 'cpu',
+        ...threads,
+      }).catch((error: Error) => {
+        throw new JobError('MODEL_LOAD_FAILED', `${path}: ${error.message}`);
+      });
+    const ref = await open(job.reference);
+    disposers.push(() => ref.dispose());
+    emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
+    const mod = await open(job.model);
+    disposers.push(() => mod.dispose());
+    raw = { ref, mod };
+  }
+  emit({ event: 'progress', stage: 'loading', done: 2, total: 2 });
 
   emit({ event: 'progress', stage: 'tokenizing', done: 0, total: 1 });
   const tokens = tokenizeAll(reference, job.segments);
@@ -316,7 +340,7 @@ async function run(job: EvaluatorJob): Promise<void> {
     wins,
     acc,
     shift: job.test_shift ?? 0,
-    chunkBytes: job.chunk_bytes ?? 64 * 1024 * 1024,
+    chunkBytes,
     progress: () => {
       const elapsed = (performance.now() - evalStarted) / 1000;
       const done = acc.tokens;
@@ -330,35 +354,14 @@ async function run(job: EvaluatorJob): Promise<void> {
       });
     },
   };
-  const threads = job.threads ? { threads: job.threads } : {};
   let evalSeconds: number;
   let speedSeq: LlamaContextSequence | undefined;
-  const disposers: Array<() => unknown> = [];
-  if (bound.api) {
-    const api = bound.api;
-    const open = (path: string) =>
-      RawEvaluator.open(api, path, {
-        context,
-        chunkBytes: scoring.chunkBytes,
-        cpuOnly: job.gpu === 'cpu',
-        ...threads,
-      }).catch((error: Error) => {
-        throw new JobError('MODEL_LOAD_FAILED', `${path}: ${error.message}`);
-      });
-    const ref = await open(job.reference);
-    emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
-    const mod = await open(job.model);
-    disposers.push(
-      () => ref.dispose(),
-      () => mod.dispose(),
-    );
-    emit({ event: 'progress', stage: 'loading', done: 2, total: 2 });
+  if (raw) {
     evalStarted = performance.now();
-    await scoreWithLogits(ref, mod, scoring);
+    await scoreWithLogits(raw.ref, raw.mod, scoring);
     evalSeconds = (performance.now() - evalStarted) / 1000;
   } else {
     const opts = { contextSize: context, sequences: 1, batchSize: context, ...threads };
-    emit({ event: 'progress', stage: 'loading', done: 2, total: 2 });
     const refCtx = await reference.createContext(opts);
     const modCtx = await model.createContext(opts);
     disposers.push(
