@@ -72,7 +72,7 @@ test('a LoRA checkpoint: choose adapter or merged with the trade-off shown, depl
   const base = page.getByRole('region', { name: 'Chat with flow-lora · base model (no adapter)' });
   await expect(adapter).toContainText(stats, { timeout: 60_000 });
   await expect(base).toContainText(stats, { timeout: 60_000 });
-  const reply = (pane: typeof base) => pane.locator('.turn-assistant .turn-text').innerText();
+  const reply = (pane: typeof base) => pane.locator('.turn-assistant .turn-text').textContent();
   expect(await reply(adapter)).not.toBe(await reply(base)); // the adapter changes the answer
   await snap(page, 'lora-playground-base-vs-adapter');
 });
