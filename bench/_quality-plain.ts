@@ -27,7 +27,13 @@ const slice = (w: (typeof wins)[number]) => {
 let evalSeconds: number;
 if (mode === 'outputs') {
   const api = RawEvaluator.bindApi(loadedLibllamaPath(llama.gpu) as string);
-  const ev = await RawEvaluator.open(api, model, { context, chunkBytes: 64 << 20, threads, cpuOnly: true });
+  const ev = await RawEvaluator.open(api, model, {
+    context,
+    chunkBytes: 64 << 20,
+    threads,
+    gpuLayers: 0,
+    cpuOnly: true,
+  });
   const started = performance.now();
   for (const w of wins) {
     ev.clear();

@@ -11,10 +11,13 @@ import { writeFileSync } from 'node:fs';
 import {
   type ChatHistoryItem,
   GgufFileType,
+  GgufInsights,
   getLlama,
+  type Llama,
   type LlamaContextSequence,
   LlamaLogLevel,
   type LlamaModel,
+  readGgufFileInfo,
   resolveChatWrapper,
   type Token,
 } from 'node-llama-cpp';
@@ -236,6 +239,42 @@ async function scoreWithProbabilities(
 const vocabMismatch = (a: number, b: number) =>
   new JobError('VOCAB_MISMATCH', `The vocabularies differ: ${a} tokens in the reference, ${b} in the model`);
 
+/**
+ * Both models in libllama for raw logits, with as many layers on the GPU as node-llama-cpp would put there for
+ * each (its own fit, against the VRAM left after the one before). Throws where either cannot be loaded so; the
+ * caller then reads through node-llama-cpp, which reports a file that cannot be loaded at all with its code.
+ */
+async function openRaw(
+  api: RawApi,
+  llama: Llama,
+  job: EvaluatorJob,
+  chunkBytes: number,
+  disposers: Array<() => unknown>,
+): Promise<{ ref: RawEvaluator; mod: RawEvaluator }> {
+  const cpuOnly = job.gpu === 'cpu' || llama.gpu === false;
+  const open = async (path: string) => {
+    const gpuLayers = cpuOnly
+      ? 0
+      : (
+          await (
+            await GgufInsights.from(await readGgufFileInfo(path), llama)
+          ).configurationResolver.resolveModelGpuLayersV2('auto')
+        ).gpuLayers;
+    const ev = await RawEvaluator.open(api, path, {
+      context: job.context,
+      chunkBytes,
+      gpuLayers,
+      cpuOnly,
+      ...(job.threads ? { threads: job.threads } : {}),
+    });
+    disposers.push(() => ev.dispose());
+    return ev;
+  };
+  const ref = await open(job.reference);
+  emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
+  return { ref, mod: await open(job.model) };
+}
+
 /** libllama bound for raw logits, or why not (the evaluator then reads probabilities through node-llama-cpp). */
 function bindLibllama(gpu: string | false): { api?: RawApi; why?: string } {
   const path = loadedLibllamaPath(gpu);
@@ -260,42 +299,33 @@ async function run(job: EvaluatorJob): Promise<void> {
     },
   });
   const bound = job.method === 'probabilities' ? { why: 'asked for' } : bindLibllama(llama.gpu);
-  const method = bound.api ? 'logits' : 'probabilities';
-  if (!bound.api && job.method !== 'probabilities') {
+  const chunkBytes = job.chunk_bytes ?? 64 * 1024 * 1024;
+  const threads = job.threads ? { threads: job.threads } : {};
+  const disposers: Array<() => unknown> = [];
+  let raw: { ref: RawEvaluator; mod: RawEvaluator } | undefined;
+  let why = bound.why;
+  if (bound.api) {
+    try {
+      raw = await openRaw(bound.api, llama, job, chunkBytes, disposers);
+    } catch (error) {
+      for (const d of disposers.splice(0)) await d();
+      why = (error as Error).message;
+    }
+  }
+  const method = raw ? 'logits' : 'probabilities';
+  if (!raw && job.method !== 'probabilities') {
     process.stderr.write(
-      `berth: raw logits unavailable (${bound.why}); reading distributions through node-llama-cpp (slower)\n`,
+      `berth: raw logits unavailable (${why}); reading distributions through node-llama-cpp (slower)\n`,
     );
   }
-  // With raw logits node-llama-cpp only tokenizes (vocabulary only); the weights load once, in libllama.
+  // With raw logits node-llama-cpp only tokenizes (vocabulary only); the weights are loaded once, in libllama.
   const load = (path: string) =>
     llama.loadModel({ modelPath: path, vocabOnly: method === 'logits' }).catch((error: Error) => {
       throw new JobError('MODEL_LOAD_FAILED', `${path}: ${error.message}`);
     });
   const reference = await load(job.reference);
-  if (!bound.api) emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
+  if (!raw) emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
   const model = await load(job.model);
-  const chunkBytes = job.chunk_bytes ?? 64 * 1024 * 1024;
-  const threads = job.threads ? { threads: job.threads } : {};
-  const disposers: Array<() => unknown> = [];
-  let raw: { ref: RawEvaluator; mod: RawEvaluator } | undefined;
-  if (bound.api) {
-    const api = bound.api;
-    const open = (path: string) =>
-      RawEvaluator.open(api, path, {
-        context: job.context,
-        chunkBytes,
-        cpuOnly: job.gpu === 'cpu',
-        ...threads,
-      }).catch((error: Error) => {
-        throw new JobError('MODEL_LOAD_FAILED', `${path}: ${error.message}`);
-      });
-    const ref = await open(job.reference);
-    disposers.push(() => ref.dispose());
-    emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
-    const mod = await open(job.model);
-    disposers.push(() => mod.dispose());
-    raw = { ref, mod };
-  }
   emit({ event: 'progress', stage: 'loading', done: 2, total: 2 });
 
   emit({ event: 'progress', stage: 'tokenizing', done: 0, total: 1 });

@@ -224,6 +224,8 @@ export interface RawOptions {
    */
   chunkBytes: number;
   threads?: number;
+  /** Layers to offload (0 on CPU); llama.cpp's default is all of them. */
+  gpuLayers: number;
   cpuOnly: boolean;
 }
 
@@ -262,7 +264,7 @@ export class RawEvaluator {
   }
 
   static async open(api: RawApi, path: string, o: RawOptions): Promise<RawEvaluator> {
-    const mp = { ...api.modelDefaults(), ...(o.cpuOnly ? { n_gpu_layers: 0 } : {}) };
+    const mp = { ...api.modelDefaults(), n_gpu_layers: o.cpuOnly ? 0 : o.gpuLayers };
     const model = await asyncCall<Ptr>((cb) => api.loadModel.async(path, mp, cb));
     if (!model) throw new Error(`llama.cpp could not load ${path}`);
     const capacity = o.context;
