@@ -12,8 +12,10 @@ import {
   CONTEXT_PARAMS,
   checkLayout,
   type Fields,
+  LIBLLAMA,
   loadedLibllamaPath,
   MODEL_PARAMS,
+  prebuiltLibllamaPath,
   RawEvaluator,
 } from './libllama.js';
 
@@ -73,6 +75,24 @@ describe('binding the libllama node-llama-cpp loaded', () => {
     expect(() => RawEvaluator.bindApi(path as string)).not.toThrow();
     await llama.dispose();
   }, 60_000);
+
+  it('names: every libllama node-llama-cpp ships, never libllama-common or a GGML backend', () => {
+    for (const f of [
+      'libllama.so',
+      'libllama.v0.4.0.so',
+      'libllama.cuda.v0.4.0.so',
+      'libllama.dylib',
+      'llama.dll',
+    ])
+      expect(f).toMatch(LIBLLAMA);
+    for (const f of ['libllama-common.so', 'libggml-base.so', 'llama-addon.node', 'libllama.so.txt'])
+      expect(f).not.toMatch(LIBLLAMA);
+    // where no library is mapped to read (macOS, Windows): the prebuilt folder's, for the GPU type loaded
+    const cpu = prebuiltLibllamaPath(false);
+    expect(cpu && existsSync(cpu)).toBe(true);
+    expect(cpu).toMatch(/bins\/[^/]+\/(lib)?llama[^/]*$/);
+    expect(prebuiltLibllamaPath('no-such-gpu')).toBeUndefined();
+  });
 
   it('a layout whose defaults read back wrong is refused, naming the fields', () => {
     const api = RawEvaluator.bindApi(loadedLibllamaPath(false) as string);

@@ -7,9 +7,9 @@
 // header out of node-llama-cpp's git bundle and fails when an upgrade changes a field; at run time the defaults
 // libllama returns are checked before anything is decoded, and any mismatch makes the evaluator fall back to
 // node-llama-cpp's API (slower, same figures).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import koffi from 'koffi';
 
 /** [field, C type as koffi spells it]; enums are `int32_t`, pointers and callbacks `void *`. */
@@ -117,6 +117,9 @@ export interface RawApi {
 const asyncCall = <T>(fn: (cb: (e: unknown, r: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => fn((e, r) => (e ? reject(e) : resolve(r))));
 
+/** libllama.so, libllama.v0.4.0.so, libllama.cuda.v0.4.0.so, libllama.dylib, llama.dll; not libllama-common. */
+export const LIBLLAMA = /^(lib)?llama(\.[a-z]+)?(\.v\d[\d.]*)?\.(so|dylib|dll)(\.[\d.]+)?$/;
+
 /**
  * The libllama node-llama-cpp loaded: BERTH_LIBLLAMA when set (as the converter); on Linux the one mapped into this
  * process; else the prebuilt folder for the GPU type node-llama-cpp chose.
@@ -128,28 +131,27 @@ export function loadedLibllamaPath(gpu: string | false): string | undefined {
     try {
       for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
         const path = line.slice(line.indexOf('/'));
-        if (line.includes('/') && /\/libllama(\.v[\d.]+)?\.so[\d.]*$/.test(path)) return path;
+        if (line.includes('/') && LIBLLAMA.test(basename(path))) return path;
       }
     } catch {
-      // no /proc: guess below
+      // no /proc: the prebuilt folder below
     }
   }
+  return prebuiltLibllamaPath(gpu);
+}
+
+/** libllama in node-llama-cpp's prebuilt binaries for this platform and GPU type (false: the CPU build). */
+export function prebuiltLibllamaPath(gpu: string | false): string | undefined {
   const os = process.platform === 'darwin' ? 'mac' : process.platform === 'win32' ? 'win' : 'linux';
-  const folder = `${os}-${process.arch}${gpu && gpu !== 'metal' ? `-${gpu}` : gpu === 'metal' ? '-metal' : ''}`;
+  const suffix = gpu === false ? '' : `-${gpu}`;
+  const folder = `${os}-${process.arch}${suffix}`;
   try {
-    const pkg = createRequire(import.meta.url).resolve(`@node-llama-cpp/${folder}/package.json`);
-    const bins = join(dirname(pkg), 'bins', folder);
-    const name = os === 'win' ? 'llama.dll' : os === 'mac' ? 'libllama.dylib' : 'libllama.so';
-    const candidates = [join(bins, name)];
-    if (os === 'linux') {
-      const meta = join(bins, '_nlcBuildMetadata.json');
-      const release = existsSync(meta)
-        ? (JSON.parse(readFileSync(meta, 'utf8')) as { buildOptions?: { llamaCpp?: { release?: string } } })
-            .buildOptions?.llamaCpp?.release
-        : undefined;
-      if (release) candidates.unshift(join(bins, `libllama.${release}.so`));
-    }
-    return candidates.find((p) => existsSync(p));
+    // the prebuilt package node-llama-cpp depends on, found from node-llama-cpp (its exports name no package.json)
+    const nodeLlamaCpp = createRequire(import.meta.url).resolve('node-llama-cpp');
+    const entry = createRequire(nodeLlamaCpp).resolve(`@node-llama-cpp/${folder}`);
+    const bins = join(dirname(dirname(entry)), 'bins', folder);
+    const name = readdirSync(bins).find((f) => LIBLLAMA.test(f));
+    return name ? join(bins, name) : undefined;
   } catch {
     return undefined;
   }
