@@ -7,7 +7,7 @@
 // bench model (bench/_model.ts). Writes bench/results/quality.json.
 import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { TINY_GGUF } from '../electron/core/engine/__fixtures__/fixtures.js';
 import { measureQuality } from '../electron/core/quality/run.js';
@@ -18,6 +18,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONTEXT = 128;
 const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 4);
 const THREADS = 1;
+/** Worker threads for the comparison in the third reader measured (the default where llama.cpp runs on a GPU). */
+const POOL = Math.max(2, availableParallelism());
 
 const stats = (xs: number[], digits = 3) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -27,7 +29,7 @@ const stats = (xs: number[], digits = 3) => {
   return { median: r(median), min: r(s[0] as number), max: r(s.at(-1) as number), all: xs.map(r) };
 };
 
-async function report(model: string, method: 'logits' | 'probabilities') {
+async function report(model: string, method: 'logits' | 'probabilities', compareThreads = 0) {
   const r = await measureQuality({
     model,
     reference: model,
@@ -35,7 +37,7 @@ async function report(model: string, method: 'logits' | 'probabilities') {
     maxWindows: WINDOWS,
     gpu: 'cpu',
     threads: THREADS,
-    extra: { method },
+    extra: { method, ...(method === 'logits' ? { compare_threads: compareThreads } : {}) },
   });
   if (r.method !== method) throw new Error(`asked for ${method}, the evaluator used ${r.method}`);
   return { perK: (r.eval_seconds / r.tokens) * 1000, tokens: r.tokens };
@@ -67,6 +69,7 @@ const models = [
 const results = [];
 for (const m of models) {
   const logits: number[] = [];
+  const pooled: number[] = [];
   const probs: number[] = [];
   const base: number[] = [];
   const floor: number[] = [];
@@ -78,6 +81,7 @@ for (const m of models) {
     base.push(baseline(m.path, tokens, 'plain'));
     floor.push(2 * baseline(m.path, tokens, 'outputs'));
     probs.push((await report(m.path, 'probabilities')).perK);
+    pooled.push((await report(m.path, 'logits', POOL)).perK);
     process.stdout.write(
       `${m.name} run ${i + 1}: logits ${logits.at(-1)?.toFixed(3)} s, probabilities ${probs.at(-1)?.toFixed(3)} s, plain ${base.at(-1)?.toFixed(4)} s, two evaluations with outputs ${floor.at(-1)?.toFixed(4)} s per 1,000 scored tokens\n`,
     );
@@ -87,6 +91,11 @@ for (const m of models) {
     scored_tokens: tokens,
     report_logits_s_per_1k_tokens: stats(logits),
     report_probabilities_s_per_1k_tokens: stats(probs),
+    report_logits_compare_threads_s_per_1k_tokens: stats(pooled),
+    speedup_compare_threads: stats(
+      logits.map((x, i) => x / (pooled[i] as number)),
+      2,
+    ),
     plain_eval_s_per_1k_tokens: stats(base, 4),
     two_evaluations_with_outputs_s_per_1k_tokens: stats(floor, 4),
     ratio_logits_to_plain: stats(
@@ -114,9 +123,10 @@ const result = {
   context: CONTEXT,
   windows: WINDOWS,
   threads: THREADS,
+  compare_threads: POOL,
   machine: { cpus: cpus().length, load_avg_1m: +(loadavg()[0] as number).toFixed(2) },
   models: results,
-  note: "Raw logits: libllama decodes each window once per model with outputs on the scored positions; the comparison (two exp() per vocabulary entry per position in JS, ~0.8 ms per position at 32,000 tokens) overlaps the next decode. Plain evaluation computes the output layer for the last token only; the report needs it for every scored position, which on the 46 M bench model (its 16 M-parameter output layer is a third of the model) doubles a window's cost: hence the second baseline, two evaluations with outputs, the floor of any KL measurement (llama-perplexity pays it too). On a 7 B model the output layer is ~2 % of the compute. On the tiny model the JS arithmetic is the whole cost. Probabilities: node-llama-cpp builds a sorted Map of the whole vocabulary per position.",
+  note: "Raw logits: libllama decodes each window once per model with outputs on the scored positions; the comparison (two exp() per vocabulary entry per position in JS, ~0.8 ms per position at 32,000 tokens) overlaps the next decode. Plain evaluation computes the output layer for the last token only; the report needs it for every scored position, which on the 46 M bench model (its 16 M-parameter output layer is a third of the model) doubles a window's cost: hence the second baseline, two evaluations with outputs, the floor of any KL measurement (llama-perplexity pays it too). On a 7 B model the output layer is ~2 % of the compute. On the tiny model the JS arithmetic is the whole cost. Probabilities: node-llama-cpp builds a sorted Map of the whole vocabulary per position. Compare threads: the comparison split over worker threads (the default when llama.cpp runs on a GPU, whose cores are then free); on this CPU-only box they compete with llama.cpp's thread.",
 };
 writeFileSync(join(root, 'bench', 'results', 'quality.json'), `${JSON.stringify(result, null, 2)}\n`);
 for (const r of results)

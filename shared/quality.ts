@@ -46,6 +46,8 @@ export const QualityReportSchema = z.object({
    * `probabilities` through node-llama-cpp's API (the fallback where libllama cannot be bound; same figures).
    */
   method: z.enum(['logits', 'probabilities']).optional(),
+  /** Worker threads that compared the logits (0: the evaluator's own thread, overlapped with decoding). */
+  compare_threads: z.number().int().nonnegative().optional(),
   /** Greedy generation speed of the model here, when it was measured (compare-quants). */
   tokens_per_second: z.number().positive().optional(),
   created_at: z.string(),

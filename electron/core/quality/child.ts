@@ -8,6 +8,7 @@
 // Memory: both models and two contexts of `context` tokens, plus the distributions of one chunk of positions
 // at a time (job.chunk_bytes), never a whole window's or text's worth.
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import {
   type ChatHistoryItem,
   GgufFileType,
@@ -21,6 +22,7 @@ import {
   resolveChatWrapper,
   type Token,
 } from 'node-llama-cpp';
+import { ComparePool } from './compare-pool.js';
 import { loadedLibllamaPath, type RawApi, RawEvaluator } from './libllama.js';
 import {
   compareLogits,
@@ -135,6 +137,8 @@ interface Scoring {
   acc: QualityAccumulator;
   shift: number;
   chunkBytes: number;
+  /** Worker threads for the comparison (raw logits only); none: this thread. */
+  pool?: ComparePool;
   progress: () => void;
 }
 
@@ -180,6 +184,12 @@ async function scoreWithLogits(ref: RawEvaluator, mod: RawEvaluator, s: Scoring)
     }
     const t = s.winTokens[j.wi] as Token[];
     const rows = j.end - j.from;
+    if (s.pool) {
+      const after = Int32Array.from({ length: rows }, (_, i) => t[j.from + i + 1] as number);
+      for (const f of await s.pool.compare(lr, lm, rows, s.shift, nVocab, after)) s.acc.addMeasured(f);
+      s.progress();
+      continue;
+    }
     for (let i = 0; i + s.shift < rows; i++) {
       s.acc.addMeasured(compareLogits(lr, i, lm, i + s.shift, nVocab, t[j.from + i + 1] as number));
       if (i % 8 === 7) await yieldToLoop(); // lets the next decode's completion hand over to the other model
@@ -387,6 +397,14 @@ async function run(job: EvaluatorJob): Promise<void> {
   let evalSeconds: number;
   let speedSeq: LlamaContextSequence | undefined;
   if (raw) {
+    const workers =
+      job.compare_threads ??
+      (llama.gpu !== false && job.gpu !== 'cpu' ? Math.min(8, availableParallelism() - 1) : 0);
+    if (workers > 1) {
+      const pool = await ComparePool.start(workers);
+      scoring.pool = pool;
+      disposers.push(() => pool.close());
+    }
     evalStarted = performance.now();
     await scoreWithLogits(raw.ref, raw.mod, scoring);
     evalSeconds = (performance.now() - evalStarted) / 1000;
@@ -430,6 +448,7 @@ async function run(job: EvaluatorJob): Promise<void> {
       eval_seconds: evalSeconds,
       gpu: llama.gpu,
       method,
+      compare_threads: scoring.pool?.size ?? 0,
       ...(tokensPerSecond !== undefined ? { tokens_per_second: tokensPerSecond } : {}),
     },
   });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { QualityReportSchema } from '../../../shared/quality.js';
+import { type QualityReport, QualityReportSchema } from '../../../shared/quality.js';
 import { TINY_GGUF } from '../engine/__fixtures__/fixtures.js';
 import { measureQuality } from './run.js';
 
@@ -77,6 +77,41 @@ describe('quality evaluator (real llama.cpp)', () => {
       if (before === undefined) delete process.env.BERTH_LIBLLAMA;
       else process.env.BERTH_LIBLLAMA = before;
     }
+  }, 120_000);
+
+  it('worker threads comparing the logits give exactly the figures of the evaluator thread', async () => {
+    const pick = ({
+      tokens,
+      kl_mean,
+      kl_median,
+      kl_p99,
+      kl_max,
+      top1_agreement,
+      ppl_reference,
+      ppl_model,
+    }: QualityReport) => ({
+      tokens,
+      kl_mean,
+      kl_median,
+      kl_p99,
+      kl_max,
+      top1_agreement,
+      ppl_reference,
+      ppl_model,
+    });
+    const one = await measureQuality({
+      ...base,
+      maxWindows: 2,
+      extra: { test_shift: 1, compare_threads: 0 },
+    });
+    const pool = await measureQuality({
+      ...base,
+      maxWindows: 2,
+      extra: { test_shift: 1, compare_threads: 2 },
+    });
+    expect([one.compare_threads, pool.compare_threads]).toEqual([0, 2]);
+    expect(one.kl_mean).toBeGreaterThan(0);
+    expect(pick(pool)).toEqual(pick(one));
   }, 120_000);
 
   it('a text shorter than one window is EVAL_TEXT_TOO_SHORT', async () => {

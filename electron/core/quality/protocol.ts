@@ -28,6 +28,11 @@ export interface EvaluatorJob {
    * (node-llama-cpp's per-position distributions, ~1,000x slower) when libllama cannot be bound. Tests force either.
    */
   method?: 'logits' | 'probabilities';
+  /**
+   * Worker threads comparing raw logits (0: on the evaluator's own thread, overlapped with decoding). Default:
+   * the free cores (up to 8) when llama.cpp runs on a GPU, else 0.
+   */
+  compare_threads?: number;
   /** Only the generation speed of `model` (no comparison, `reference` unused): answers with a `speed` line. */
   speed_only?: boolean;
 }
@@ -50,6 +55,7 @@ export interface EvaluatorFigures {
   eval_seconds: number;
   gpu: string | false;
   method: 'logits' | 'probabilities';
+  compare_threads: number;
   /** Greedy generation speed of the model on this machine (job.speed_tokens). */
   tokens_per_second?: number;
 }
