@@ -41,6 +41,11 @@ export const QualityReportSchema = z.object({
   /** Of `seconds`, the time spent evaluating windows (both models). */
   eval_seconds: z.number().nonnegative(),
   gpu: z.union([z.string(), z.literal(false)]),
+  /**
+   * Set when the measurement was capped to this many windows (a short run: the e2e test, a slow machine's
+   * BERTH_QUALITY_WINDOWS); absent for a report over the whole text. Kept apart from full reports in the cache.
+   */
+  max_windows: z.number().int().positive().optional(),
   /** Greedy generation speed of the model here, when it was measured (compare-quants). */
   tokens_per_second: z.number().positive().optional(),
   created_at: z.string(),
@@ -141,3 +146,86 @@ export const CompareRequestSchema = z
   })
   .strict();
 export type CompareRequest = z.infer<typeof CompareRequestSchema>;
+
+/**
+ * What a quality measurement costs, for deciding whether the deploy form measures by default. The report's time
+ * has two parts: reading each scored position's full next-token distribution back from llama.cpp, for both
+ * models (grows with the vocabulary, not the model size), and evaluating every window's tokens twice (grows with
+ * the parameters). The constants are measured, not guessed; re-derive them when the evaluator changes.
+ */
+export const QUALITY_COST = {
+  /**
+   * Seconds per scored token, per model, per vocabulary entry: bench/results/quality.json measured 105.6 s per
+   * 1,000 scored tokens at a 32,000-token vocabulary on the 2-core test machine: 0.1056 / (2 x 32,000).
+   */
+  distribution_s: 1.65e-6,
+  /** Prompt evaluation throughput (FLOP/s; 2 x parameters per token): 2 CPU cores, and a conservative GPU. */
+  cpu_flops: 2e10,
+  gpu_flops: 1e12,
+  /** Starting the child and loading both GGUFs. */
+  load_s: 3,
+  /** The shipped evaluation text (resources/eval/berth-eval.txt; a test keeps this true). */
+  default_text_bytes: 15_344,
+  /** Measured by default when the estimate is under this. */
+  default_limit_s: 60,
+} as const;
+
+/** The window the evaluator uses when none is given: 512 tokens, or the model's own context if shorter. */
+export const QUALITY_DEFAULT_CONTEXT = 512;
+
+export interface QualityEstimateInput {
+  parameters: number;
+  vocab_size: number;
+  /** The model's training context (max_position_embeddings). */
+  context_length: number;
+  gpu: boolean;
+  /** The window size and window cap the measurement will use (BERTH_QUALITY_CONTEXT / _WINDOWS). */
+  context?: number;
+  max_windows?: number;
+  text_bytes?: number;
+}
+
+/**
+ * Seconds a quality report of this model over the default text should take here. Tokens in the text: about 4
+ * bytes per token for the usual 32k-250k vocabularies, 1.5 for tiny (character-level) ones; windows: the text's
+ * tokens in context-sized windows (capped by max_windows), half of each window scored.
+ */
+export function estimateQualitySeconds(m: QualityEstimateInput): number {
+  const bytesPerToken = m.vocab_size < 1_000 ? 1.5 : 4;
+  const tokens = (m.text_bytes ?? QUALITY_COST.default_text_bytes) / bytesPerToken;
+  const context = Math.max(16, Math.min(m.context ?? QUALITY_DEFAULT_CONTEXT, m.context_length));
+  let windows = Math.max(1, Math.floor(tokens / context));
+  if (m.max_windows) windows = Math.min(windows, m.max_windows);
+  const evaluated = windows * context;
+  const scored = windows * Math.ceil(context / 2);
+  const flops = m.gpu ? QUALITY_COST.gpu_flops : QUALITY_COST.cpu_flops;
+  return (
+    QUALITY_COST.load_s +
+    (2 * evaluated * 2 * m.parameters) / flops +
+    scored * 2 * m.vocab_size * QUALITY_COST.distribution_s
+  );
+}
+
+/** The deploy form's default for "Measure quality", with its one-line reason. */
+export interface QualityDefault {
+  measure: boolean;
+  seconds?: number;
+  reason: string;
+}
+
+export function qualityDefault(m: QualityEstimateInput | undefined): QualityDefault {
+  if (!m)
+    return {
+      measure: false,
+      reason: 'model size unknown: measure from the checkpoint page later',
+    };
+  const seconds = estimateQualitySeconds(m);
+  if (seconds < QUALITY_COST.default_limit_s)
+    return { measure: true, seconds, reason: `small model: about ${Math.max(1, Math.round(seconds))} s` };
+  const minutes = Math.round(seconds / 60);
+  return {
+    measure: false,
+    seconds,
+    reason: `large model: takes minutes (about ${minutes} min); measure from the checkpoint page later`,
+  };
+}

@@ -39,6 +39,8 @@ interface FormState {
   adapter_mode: '' | 'adapter' | 'merged';
   /** LoRA adapters: the base model folder, when Berth did not find it. */
   base_model_path: string;
+  /** "Measure quality (KL against F16)": undefined follows the default for this model (the recommendation's). */
+  measure_quality: boolean | undefined;
 }
 
 /** The trade-off between the two ways a LoRA adapter runs on a GGUF backend (shown next to the choice). */
@@ -94,6 +96,7 @@ export function DeployPage() {
     port: '',
     adapter_mode: '',
     base_model_path: '',
+    measure_quality: undefined,
   });
   const [submitError, setSubmitError] = useState<unknown>();
   /** Fields the user changed: the recommendation no longer sets them. */
@@ -105,6 +108,7 @@ export function DeployPage() {
     utilization?: string;
     maxContext?: number;
     summary: string;
+    quality?: Recommendation['quality'];
   }>();
   const running = current ? deployments[current] : undefined;
 
@@ -145,6 +149,7 @@ export function DeployPage() {
       ...(u ? { utilization: String(u) } : {}),
       summary: best ? `${best.fit} on ${best.device}` : r.summary,
       maxContext: r.model.context_length,
+      ...(r.quality ? { quality: r.quality } : {}),
     });
     setForm((f) => ({
       ...f,
@@ -164,6 +169,9 @@ export function DeployPage() {
         ? settings?.ports.ollama
         : settings?.ports.llamacpp;
 
+  // Measure quality: the GGUF backends with a quantized type (F16 is the reference itself; vLLM makes no GGUF).
+  const quality = measureQualityChoice(form, gguf, Boolean(target?.adapter), pick?.quality);
+
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     if (!target || Object.keys(errors).length > 0) return;
@@ -174,6 +182,8 @@ export function DeployPage() {
       server_type: form.server_type,
       ...(form.name ? { name: form.name } : {}),
       ...(target.adapter && form.base_model_path ? { base_model_path: form.base_model_path } : {}),
+      // What the checkbox shows is what happens; before the default is known the core decides by the same rule.
+      ...(quality.applies && quality.checked !== undefined ? { measure_quality: quality.checked } : {}),
       config: {
         ...(target.adapter && gguf && form.adapter_mode ? { adapter_mode: form.adapter_mode } : {}),
         context_length: Number(form.context_length),
@@ -278,6 +288,21 @@ export function DeployPage() {
                 />
               </Field>
             ) : null}
+            {quality.shown ? (
+              <label className="field">
+                <span className="field-label">Quality</span>
+                <span>
+                  <input
+                    type="checkbox"
+                    checked={quality.checked ?? false}
+                    disabled={!quality.applies}
+                    onChange={(e) => set({ measure_quality: e.target.checked })}
+                  />{' '}
+                  Measure quality (KL against F16)
+                </span>
+                <span className="why">{quality.reason}</span>
+              </label>
+            ) : null}
             <Field
               label="Context length"
               why={
@@ -344,6 +369,43 @@ export function DeployPage() {
     </section>
   );
 }
+
+/** The "Measure quality" checkbox: whether it shows, applies, is ticked, and the one-line reason beside it. */
+export function measureQualityChoice(
+  form: Pick<FormState, 'server_type' | 'quantization' | 'measure_quality'>,
+  gguf: boolean,
+  adapter: boolean,
+  rule: Recommendation['quality'] | undefined,
+): { shown: boolean; applies: boolean; checked: boolean | undefined; reason: string } {
+  const shown = gguf || form.server_type === 'auto';
+  if (form.quantization === 'F16' || form.quantization === 'BF16')
+    return { shown, applies: false, checked: false, reason: `${form.quantization} is the reference itself.` };
+  if (adapter)
+    return {
+      shown,
+      applies: false,
+      checked: false,
+      reason: 'LoRA adapter: measure the merged model from the checkpoint page.',
+    };
+  const auto = form.server_type === 'auto' ? ' (not on vLLM: it makes no GGUF)' : '';
+  if (form.measure_quality !== undefined)
+    return {
+      shown,
+      applies: true,
+      checked: form.measure_quality,
+      reason: `${rule ? `Default ${rule.measure ? 'on' : 'off'}: ${rule.reason}` : 'Your choice'}${auto}.`,
+    };
+  if (!rule)
+    return {
+      shown,
+      applies: true,
+      checked: undefined,
+      reason: `Decided when deploying: on when the model is small enough to take under a minute here${auto}.`,
+    };
+  return { shown, applies: true, checked: rule.measure, reason: `${capital(rule.reason)}${auto}.` };
+}
+
+const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function Field(props: {
   label: string;

@@ -1,4 +1,5 @@
 import type { DeployStage } from '../../../shared/deploy.js';
+import { qualityReading } from '../../../shared/quality.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { LogView } from '../components/LogView.js';
 import { ProgressBar } from '../components/ProgressBar.js';
@@ -37,7 +38,8 @@ export function DeploymentProgress(props: { deployment: DeploymentView }) {
           </button>
         ) : null}
       </header>
-      <Stepper stages={d.stages} />
+      <Stepper stages={d.stages} notes={d.notes} />
+      <QualityStageNote deployment={d} />
       {active && p ? (
         <ProgressBar
           label={`${active} progress`}
@@ -66,4 +68,42 @@ export function DeploymentProgress(props: { deployment: DeploymentView }) {
       <LogView lines={d.logs} label="Deployment log" height={300} />
     </section>
   );
+}
+
+/**
+ * The quality stage's outcome under the stepper: the verdict with its plain reading, the coded error of a
+ * measurement that failed (the deployment goes on without it), or why it did not run when it was asked for.
+ */
+function QualityStageNote(props: { deployment: DeploymentView }) {
+  const d = props.deployment;
+  const state = d.stages.quality;
+  const note = d.notes.quality;
+  const report = d.result?.quality?.report;
+  if (state === 'done' && note?.detail) {
+    return (
+      <p className="quality-note" role="status" aria-label="Quality measurement">
+        <strong>Quality:</strong> {note.detail}
+        {report ? <span className="why">{qualityReading(report)}</span> : null}
+      </p>
+    );
+  }
+  if (state === 'failed' && note?.error) {
+    return (
+      <div className="quality-note" aria-label="Quality measurement">
+        <p>
+          <strong>Quality was not measured</strong>
+          {d.status === 'cancelled' ? '.' : '; the server starts anyway.'}
+        </p>
+        <ErrorNote error={note.error} />
+      </div>
+    );
+  }
+  if (state === 'skipped' && d.request.measure_quality && note?.detail) {
+    return (
+      <p className="quality-note" aria-label="Quality measurement">
+        <strong>Quality not measured:</strong> {note.detail}
+      </p>
+    );
+  }
+  return null;
 }
