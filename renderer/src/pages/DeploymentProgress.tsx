@@ -89,18 +89,18 @@ function QualityStageNote(props: { deployment: DeploymentView }) {
   }
   if (state === 'failed' && note?.error) {
     return (
-      <div className="quality-note" aria-label="Quality measurement">
+      <section className="quality-note" aria-label="Quality measurement">
         <p>
           <strong>Quality was not measured</strong>
           {d.status === 'cancelled' ? '.' : '; the server starts anyway.'}
         </p>
         <ErrorNote error={note.error} />
-      </div>
+      </section>
     );
   }
   if (state === 'skipped' && d.request.measure_quality && note?.detail) {
     return (
-      <p className="quality-note" aria-label="Quality measurement">
+      <p className="quality-note" role="note" aria-label="Quality measurement">
         <strong>Quality not measured:</strong> {note.detail}
       </p>
     );
