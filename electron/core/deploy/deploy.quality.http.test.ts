@@ -162,6 +162,35 @@ describe.skipIf(!haveVenv)('deploy with measure_quality (real converter, evaluat
     expect(servers.map((s) => s.name)).not.toContain('q-cancel');
   }, 240_000);
 
+  it('skipping the measurement stops the evaluator and the server starts without a report', async () => {
+    const accepted = await t.call(
+      'POST',
+      '/api/training/deploy?wait=false',
+      engine({
+        name: 'q-skip',
+        checkpoint_path: 'checkpoint-12',
+        measure_quality: true,
+        config: { quantization: 'Q5_K_M', context_length: 256 },
+      }),
+    );
+    const id = accepted.body.deployment_id;
+    // Not measuring yet (or any more): nothing to skip.
+    const early = await t.call('DELETE', `/api/deployments/${id}/quality`);
+    expect(early.status).toBe(400);
+    await waitFor(() => evaluators().length > 0, 180_000, 'the evaluator child');
+    const seen = evaluators();
+    const skip = await t.call('DELETE', `/api/deployments/${id}/quality`);
+    expect(skip.status, JSON.stringify(skip.body)).toBe(200);
+    const result = await t.call('GET', `/api/deployments/${id}/result`);
+    expect(result.status, JSON.stringify(result.body)).toBe(200);
+    expect(result.body.status).toBe('running');
+    expect(result.body.quality).toMatchObject({ state: 'skipped', error: { code: 'CANCELLED' } });
+    const info = (await t.call('GET', `/api/deployments/${id}`)).body;
+    expect(info.stages).toMatchObject({ quality: 'skipped', start: 'done', healthy: 'done' });
+    await waitFor(() => seen.every((pid) => !isAlive(pid)), 15_000, 'the evaluator to exit');
+    await t.call('DELETE', `/api/servers/${result.body.server_id}`);
+  }, 240_000);
+
   it('vLLM: measure_quality does not apply, and the response says why; a non-boolean is refused', async () => {
     const res = await t.call('POST', '/api/training/deploy', {
       model_path: TRAINER_RUN,

@@ -140,6 +140,24 @@ export class DeployService {
     return tracker.info;
   }
 
+  /**
+   * Skips the quality measurement of a deployment in progress (stops its evaluator or its F16 conversion); the
+   * deployment goes on and starts the server. Only while the quality stage runs.
+   */
+  skipQuality(id: string): DeploymentInfo {
+    const tracker = this.get(id);
+    if (tracker.finished || tracker.info.stages.quality !== 'started' || !tracker.qualityController) {
+      throw new BerthError(
+        'INVALID_REQUEST',
+        `Deployment ${id} is not measuring quality (quality stage: ${tracker.info.stages.quality})`,
+        'Only a measurement in progress can be skipped.',
+      );
+    }
+    tracker.log('Skip of the quality measurement requested');
+    tracker.qualityController.abort(new BerthError('CANCELLED', 'Quality measurement skipped'));
+    return tracker.info;
+  }
+
   /** Cancels everything in flight (core shutdown). */
   async cancelAll(): Promise<void> {
     await Promise.all(
@@ -372,13 +390,17 @@ export class DeployService {
 
     tracker.stage('quality', 'started');
     tracker.log(`quality: measuring ${q} against F16 (${reason})`);
+    // Its own controller: a skip stops the measurement alone; the deployment's cancel stops it too.
+    const own = new AbortController();
+    tracker.qualityController = own;
+    const measureSignal = AbortSignal.any([signal, own.signal]);
     try {
       const { report, cached } = await service.measure({
         modelPath: checkpoint.path,
         ggufPath: prepared.gguf_path,
         ...(tokenizerDir ? { tokenizerDir } : {}),
         ...(checkpoint.shape ? { modelContext: checkpoint.shape.context_length } : {}),
-        signal,
+        signal: measureSignal,
         onLog: (line) => tracker.log(line, 'stderr'),
         onProgress: (p) =>
           tracker.progress({
@@ -399,10 +421,22 @@ export class DeployService {
       return { state: cached ? 'cached' : 'measured', reason, report };
     } catch (error) {
       if (signal.aborted) throw error;
+      if (own.signal.aborted) {
+        const skipped = {
+          code: 'CANCELLED',
+          message: 'Quality measurement skipped',
+          hint: 'Measure it later: checkpoint details > Compare quantizations, or berth quality.',
+        };
+        tracker.log('quality: skipped; the server starts without a report', 'berth');
+        tracker.stage('quality', 'skipped', { detail: 'skipped while measuring', error: skipped });
+        return { state: 'skipped', reason: 'skipped while measuring', error: skipped };
+      }
       const shape = toErrorShape(error);
       tracker.log(`quality: ${shape.code}: ${shape.message} (the server starts anyway)`, 'berth');
       tracker.stage('quality', 'failed', { detail: shape.message, error: shape });
       return { state: 'failed', reason, error: shape };
+    } finally {
+      tracker.qualityController = undefined;
     }
   }
 

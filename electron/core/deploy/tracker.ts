@@ -16,6 +16,8 @@ const HISTORY_LIMIT = 5_000;
 export class DeploymentTracker {
   readonly id = randomUUID();
   readonly controller = new AbortController();
+  /** The quality stage's own controller while it measures (a skip aborts it alone). */
+  qualityController: AbortController | undefined;
   readonly info: DeploymentInfo;
   private readonly history: BerthEvent[] = [];
   private readonly followers = new Set<(event: BerthEvent) => void>();

@@ -12,6 +12,7 @@ import { type DeploymentView, useDeploymentsStore } from '../stores/deployments.
 export function DeploymentProgress(props: { deployment: DeploymentView }) {
   const d = props.deployment;
   const cancel = useDeploymentsStore((s) => s.cancel);
+  const skipQuality = useDeploymentsStore((s) => s.skipQuality);
   const navigate = useAppStore((s) => s.navigate);
   const active = (Object.keys(d.stages) as DeployStage[]).find((s) => d.stages[s] === 'started');
   const p = active ? d.progress[active] : undefined;
@@ -33,9 +34,21 @@ export function DeploymentProgress(props: { deployment: DeploymentView }) {
           Deploying {d.label} <span className={`status status-${d.status}`}>{d.status}</span>
         </h2>
         {!finished ? (
-          <button type="button" className="danger" onClick={() => void cancel(d.id)}>
-            Cancel
-          </button>
+          <span>
+            {d.stages.quality === 'started' ? (
+              <button
+                type="button"
+                className="secondary"
+                title="Stop measuring and start the server now, without a quality report"
+                onClick={() => void skipQuality(d.id).catch(() => undefined)}
+              >
+                Skip measurement
+              </button>
+            ) : null}{' '}
+            <button type="button" className="danger" onClick={() => void cancel(d.id)}>
+              Cancel
+            </button>
+          </span>
         ) : null}
       </header>
       <Stepper stages={d.stages} notes={d.notes} />
@@ -96,6 +109,13 @@ function QualityStageNote(props: { deployment: DeploymentView }) {
         </p>
         <ErrorNote error={note.error} />
       </section>
+    );
+  }
+  if (state === 'skipped' && note?.error) {
+    return (
+      <p className="quality-note" role="note" aria-label="Quality measurement">
+        <strong>Quality measurement skipped</strong>; the server starts without a report. {note.error.hint}
+      </p>
     );
   }
   if (state === 'skipped' && d.request.measure_quality && note?.detail) {

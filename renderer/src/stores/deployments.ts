@@ -44,6 +44,7 @@ interface DeploymentsState {
   setTarget(target: DeployTarget | undefined): void;
   start(request: DeployRequest, label: string): Promise<string>;
   cancel(id: string): Promise<void>;
+  skipQuality(id: string): Promise<void>;
   apply(events: BerthEvent[]): void;
 }
 
@@ -80,6 +81,9 @@ export const useDeploymentsStore = create<DeploymentsState>((set, get) => ({
   },
   async cancel(id) {
     await getApi().deployments.cancel(id);
+  },
+  async skipQuality(id) {
+    await getApi().deployments.skipQuality(id);
   },
   apply(events) {
     const relevant = events.filter((e) => e.type.startsWith('deployment.'));
