@@ -213,3 +213,41 @@ describe.skipIf(!haveVenv)('deploy with measure_quality (real converter, evaluat
     expect(bad.body.error.code).toBe('INVALID_REQUEST');
   });
 });
+
+describe.skipIf(!haveVenv)('deploy-time measurement with a bad evaluation text (BERTH_QUALITY_TEXT)', () => {
+  let u: Api;
+  beforeAll(async () => {
+    u = await makeTestApi({
+      env: {
+        ...process.env,
+        BERTH_QUALITY_TEXT: '/nonexistent/eval.txt',
+        BERTH_QUALITY_WINDOWS: '1',
+        BERTH_QUALITY_CONTEXT: '64',
+        BERTH_QUALITY_GPU: 'cpu',
+      },
+    });
+    u.core.settings.update({ python: { converter: VENV_PYTHON } });
+  });
+  afterAll(async () => {
+    await u?.dispose();
+  });
+
+  it('the stage carries the coded error and the server still comes up', async () => {
+    const res = await u.call('POST', '/api/training/deploy', {
+      model_path: TRAINER_RUN,
+      server_type: 'llamacpp',
+      name: 'q-badtext',
+      measure_quality: true,
+      config: { quantization: 'Q8_0', context_length: 256 },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.status).toBe('running');
+    expect(res.body.quality).toMatchObject({
+      state: 'failed',
+      error: { code: 'PATH_NOT_FOUND', message: 'No evaluation text at /nonexistent/eval.txt' },
+    });
+    const info = (await u.call('GET', `/api/deployments/${res.body.deployment_id}`)).body;
+    expect(info.stage_notes.quality.error.code).toBe('PATH_NOT_FOUND');
+    await u.call('DELETE', `/api/servers/${res.body.server_id}`);
+  }, 240_000);
+});
