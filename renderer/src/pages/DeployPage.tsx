@@ -7,6 +7,7 @@ import { ErrorNote } from '../components/ErrorNote.js';
 import { useAppStore } from '../stores/app.js';
 import { useDeploymentsStore } from '../stores/deployments.js';
 import { DeploymentProgress } from './DeploymentProgress.js';
+import { measureQualityChoice } from './measure-quality.js';
 import { RecommendationPanel } from './RecommendationPanel.js';
 
 const SERVER_TYPES: Array<{ id: DeployServerType; label: string; why: string }> = [
@@ -369,43 +370,6 @@ export function DeployPage() {
     </section>
   );
 }
-
-/** The "Measure quality" checkbox: whether it shows, applies, is ticked, and the one-line reason beside it. */
-export function measureQualityChoice(
-  form: Pick<FormState, 'server_type' | 'quantization' | 'measure_quality'>,
-  gguf: boolean,
-  adapter: boolean,
-  rule: Recommendation['quality'] | undefined,
-): { shown: boolean; applies: boolean; checked: boolean | undefined; reason: string } {
-  const shown = gguf || form.server_type === 'auto';
-  if (form.quantization === 'F16' || form.quantization === 'BF16')
-    return { shown, applies: false, checked: false, reason: `${form.quantization} is the reference itself.` };
-  if (adapter)
-    return {
-      shown,
-      applies: false,
-      checked: false,
-      reason: 'LoRA adapter: measure the merged model from the checkpoint page.',
-    };
-  const auto = form.server_type === 'auto' ? ' (not on vLLM: it makes no GGUF)' : '';
-  if (form.measure_quality !== undefined)
-    return {
-      shown,
-      applies: true,
-      checked: form.measure_quality,
-      reason: `${rule ? `Default ${rule.measure ? 'on' : 'off'}: ${rule.reason}` : 'Your choice'}${auto}.`,
-    };
-  if (!rule)
-    return {
-      shown,
-      applies: true,
-      checked: undefined,
-      reason: `Decided when deploying: on when the model is small enough to take under a minute here${auto}.`,
-    };
-  return { shown, applies: true, checked: rule.measure, reason: `${capital(rule.reason)}${auto}.` };
-}
-
-const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function Field(props: {
   label: string;
