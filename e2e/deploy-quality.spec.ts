@@ -72,6 +72,10 @@ test('deploy with "Measure quality": the default and its reason, the stage, the 
   const note = progress.getByRole('status', { name: 'Quality measurement' });
   await expect(note).toContainText(/Q4_K_M: top-1 agreement \d+ %, KL [\d.e+-]+, PPL [+−][\d.]+ %/);
   await expect(stages.getByRole('listitem').filter({ hasText: 'Start' })).toContainText('done');
+  // The box was left at its default: the core applied the same rule.
+  await expect(progress.getByRole('log', { name: 'Deployment log' })).toContainText(
+    /quality: measuring Q4_K_M against F16 \(on by default: small model: about \d+ s\)/,
+  );
   await snap(page, 'deploy-quality-stage');
 
   await progress.getByRole('button', { name: 'Open Servers' }).click();

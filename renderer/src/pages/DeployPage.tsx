@@ -183,8 +183,11 @@ export function DeployPage() {
       server_type: form.server_type,
       ...(form.name ? { name: form.name } : {}),
       ...(target.adapter && form.base_model_path ? { base_model_path: form.base_model_path } : {}),
-      // What the checkbox shows is what happens; before the default is known the core decides by the same rule.
-      ...(quality.applies && quality.checked !== undefined ? { measure_quality: quality.checked } : {}),
+      // Untouched, the checkbox shows the core's default (the same rule, from the recommendation) and the core
+      // applies it; a box the user set is sent as set.
+      ...(quality.applies && form.measure_quality !== undefined
+        ? { measure_quality: form.measure_quality }
+        : {}),
       config: {
         ...(target.adapter && gguf && form.adapter_mode ? { adapter_mode: form.adapter_mode } : {}),
         context_length: Number(form.context_length),
