@@ -3,36 +3,23 @@
 // in-process speed (goal >= 0.9x), and first-token overhead (engine time to first token minus in-process time
 // to first token; goal <= 20 ms). Both sides run in their own processes (the baseline in bench/_engine-inprocess.ts)
 // and alternate, so machine load hits both alike. Writes bench/results/engine.json.
-// The model: a random-weight llama GGUF (hidden 512, 4 blocks, ~46 M parameters, F16) made by
-// bench/engine.make-model.py with the venv's `gguf` package; the tiny fixture when that is not possible.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+// The model: bench/_model.ts (a random-weight llama GGUF, hidden 512, 4 blocks, ~46 M parameters, F16, made by
+// bench/engine.make-model.py; the tiny fixture when that is not possible).
+import { spawn } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import OpenAI from 'openai';
 import { startEngine } from '../electron/core/engine/__fixtures__/engine-process.js';
-import { TINY_GGUF } from '../electron/core/engine/__fixtures__/fixtures.js';
 import { root } from './_berth.js';
+import { benchModel } from './_model.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const MAX_TOKENS = Number(process.env.BENCH_TOKENS ?? 128);
 const THREADS = 1; // the same for both sides; one thread keeps a shared 2-core box from thrashing
 const CTX = 1024;
 const PROMPT = 'Write a short story about a lighthouse keeper who finds a message in a bottle.';
-
-function benchModel(): { path: string; source: string } {
-  const path = join(tmpdir(), 'berth-bench-engine.gguf');
-  if (existsSync(path)) return { path, source: 'bench/engine.make-model.py (cached in tmp)' };
-  const python = join(root, 'python', '.venv', 'bin', 'python');
-  const made = spawnSync(python, [join(root, 'bench', 'engine.make-model.py'), path], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  if (made.status === 0) return { path, source: 'bench/engine.make-model.py' };
-  process.stderr.write('could not build the bench model; using the tiny fixture GGUF\n');
-  return { path: TINY_GGUF, source: 'fixture llama-2-tiny-random.gguf (bench model could not be built)' };
-}
 
 interface Run {
   tokens: number;

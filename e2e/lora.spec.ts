@@ -59,4 +59,20 @@ test('a LoRA checkpoint: choose adapter or merged with the trade-off shown, depl
   const server = servers.find((s) => s.name === 'flow-lora');
   expect(server?.command).toContain('--lora');
   await snap(page, 'lora-deployed');
+
+  // base vs adapter in one click: the same prompt to the adapter and to the base without it
+  await page.getByRole('link', { name: 'Playground' }).click();
+  await page.getByRole('button', { name: 'Compare with base model' }).click();
+  await page.getByLabel('Max tokens').fill('8');
+  await page.getByLabel('Temperature').fill('0');
+  await page.getByLabel('Prompt').fill('Hello, model');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const stats = /\d+ tokens · [\d.]+ tok\/s/;
+  const adapter = page.getByRole('region', { name: 'Chat with flow-lora', exact: true });
+  const base = page.getByRole('region', { name: 'Chat with flow-lora · base model (no adapter)' });
+  await expect(adapter).toContainText(stats, { timeout: 60_000 });
+  await expect(base).toContainText(stats, { timeout: 60_000 });
+  const reply = (pane: typeof base) => pane.locator('.turn-assistant .turn-text').textContent();
+  expect(await reply(adapter)).not.toBe(await reply(base)); // the adapter changes the answer
+  await snap(page, 'lora-playground-base-vs-adapter');
 });

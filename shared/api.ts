@@ -24,6 +24,8 @@ export interface ChatRequest {
   messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   max_tokens?: number;
   temperature?: number;
+  /** Ask the server's bare base model instead of its adapter (servers with a `base_model_name`). */
+  base?: boolean;
 }
 
 /** How a streamed reply went: its text and speed. */

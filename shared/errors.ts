@@ -79,6 +79,7 @@ export const ERROR_STATUS = {
   SERVER_UNREACHABLE: 502,
   SERVER_ERROR: 502,
   SERVER_NOT_RUNNING: 409,
+  NO_BASE_MODEL: 409,
   // converter (python/convert_to_gguf.py and core.conversion)
   TENSOR_MISSING: 422,
   TENSOR_SHAPE: 422,

@@ -46,6 +46,11 @@ export const QualityReportSchema = z.object({
    * BERTH_QUALITY_WINDOWS); absent for a report over the whole text. Kept apart from full reports in the cache.
    */
   max_windows: z.number().int().positive().optional(),
+  /**
+   * How the distributions were read: `logits` straight from llama.cpp's output buffer (the fast path), or
+   * `probabilities` through node-llama-cpp's API (the fallback where libllama cannot be bound; same figures).
+   */
+  method: z.enum(['logits', 'probabilities']).optional(),
   /** Greedy generation speed of the model here, when it was measured (compare-quants). */
   tokens_per_second: z.number().positive().optional(),
   created_at: z.string(),
@@ -155,12 +160,19 @@ export type CompareRequest = z.infer<typeof CompareRequestSchema>;
  */
 export const QUALITY_COST = {
   /**
-   * Seconds per scored token, per model, per vocabulary entry: bench/results/quality.json measured 105.6 s per
-   * 1,000 scored tokens at a 32,000-token vocabulary on the 2-core test machine: 0.1056 / (2 x 32,000).
+   * Seconds per scored token, per model, per vocabulary entry (the raw-logits reader): bench/results/quality.json
+   * measured 1.34 s per 1,000 scored tokens on the tiny fixture (32,000-token vocabulary, almost no model) on the
+   * 2-core test machine: 1.336e-3 / (2 x 32,000). The fallback reader (node-llama-cpp's probabilities) is about
+   * 20x slower; the estimate assumes the fast path.
    */
-  distribution_s: 1.65e-6,
-  /** Prompt evaluation throughput (FLOP/s; 2 x parameters per token): 2 CPU cores, and a conservative GPU. */
-  cpu_flops: 2e10,
+  distribution_s: 2.1e-8,
+  /**
+   * Evaluation throughput (FLOP/s; 2 x parameters per token, per model). CPU: the same benchmark's ~46 M-parameter
+   * model took 3.83 s per 1,000 scored tokens, 2.50 s of it beyond the tiny fixture's, for 1,000 x 128/63 window
+   * tokens x 2 models x 2 x 46 M FLOPs: about 1.5e11 at 1 thread; 1e11 leaves room for a busy machine. GPU: a
+   * conservative guess (not measured here).
+   */
+  cpu_flops: 1e11,
   gpu_flops: 1e12,
   /** Starting the child and loading both GGUFs. */
   load_s: 3,
@@ -189,8 +201,7 @@ export interface QualityEstimateInput {
  * Seconds a quality report of this model over the default text should take here. Tokens in the text: about 4
  * bytes per token for the usual 32k-250k vocabularies, 1.25 for tiny (character-level) ones (the 320-token test
  * tokenizer cuts the default text into 12,544 tokens); windows: the text's tokens in context-sized windows (capped
- * by max_windows), half of each window scored. Checked once: the 320-token test model at context 256 is estimated
- * at about 9 s and measured 3.9 s (49 windows, `berth quality <trainer-run> --quantization Q8_0 --context 256`).
+ * by max_windows), half of each window scored.
  */
 export function estimateQualitySeconds(m: QualityEstimateInput): number {
   const bytesPerToken = m.vocab_size < 1_000 ? 1.25 : 4;
@@ -224,10 +235,10 @@ export function qualityDefault(m: QualityEstimateInput | undefined): QualityDefa
   const seconds = estimateQualitySeconds(m);
   if (seconds < QUALITY_COST.default_limit_s)
     return { measure: true, seconds, reason: `small model: about ${Math.max(1, Math.round(seconds))} s` };
-  const minutes = Math.round(seconds / 60);
+  const about = seconds < 120 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
   return {
     measure: false,
     seconds,
-    reason: `large model: takes minutes (about ${minutes} min); measure from the checkpoint page later`,
+    reason: `large model: takes ${seconds < 120 ? 'over a minute' : 'minutes'} (about ${about} here); measure from the checkpoint page later`,
   };
 }

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { QuantizationSchema, ServerTypeSchema } from './deploy.js';
 import { BerthErrorSchema } from './errors.js';
 
+/**
+ * With a LoRA adapter served over its base (vLLM, the built-in engine), the deployment's name runs the adapter
+ * and this name the same weights without it.
+ */
+export const baseModelNameOf = (name: string) => `${name}-base`;
+
 /** starting -> running -> stopping -> stopped, or -> crashed / failed. */
 export const ServerStatusSchema = z.enum(['starting', 'running', 'stopping', 'stopped', 'crashed', 'failed']);
 export type ServerStatus = z.infer<typeof ServerStatusSchema>;
@@ -17,6 +23,8 @@ export const ServerInfoSchema = z.object({
   base_url: z.string(),
   openai_base_url: z.string(),
   model_name: z.string(),
+  /** For a LoRA adapter served over its base: the name the same server answers to without the adapter. */
+  base_model_name: z.string().optional(),
   model_id: z.uuid(),
   model_path: z.string(),
   job_id: z.uuid().optional(),

@@ -37,6 +37,8 @@ def evaluate(model, reference, tmp_path, tag: str, **extra) -> tuple[dict, dict]
     assert proc.returncode == 0, f"{lines[-1:]}\n{proc.stderr[-2000:]}"
     done = [ln for ln in lines if ln["event"] == "done"]
     assert done, proc.stdout[-2000:]
+    # raw logits from libllama unless the fallback is asked for; a silent fallback would hide a binding break
+    assert done[0]["figures"]["method"] == extra.get("method", "logits"), proc.stderr[-2000:]
     return done[0]["figures"], json.loads(dump.read_text())
 
 
@@ -190,3 +192,13 @@ def test_report_matches_numpy_on_the_same_windows(ggufs, reports, tmp_path):
     broken = numpy_figures(p_ref[:-1], p_mod[1:], next_tokens[:-1])  # model distributions one token late
     with pytest.raises(AssertionError):
         assert_matches_numpy(q4, broken)
+
+
+def test_fallback_reader_gives_the_same_figures(ggufs, reports, tmp_path):
+    """node-llama-cpp's per-position probabilities (the fallback where libllama cannot be bound) against the raw
+    logits the report reads by default: the same windows, so the same figures up to float32 rounding."""
+    _, files = ggufs
+    fast, windows = reports["Q4_K_M"]
+    slow, slow_windows = evaluate(files["Q4_K_M"], files["F16"], tmp_path, "fallback", method="probabilities")
+    assert slow_windows == windows and slow["tokens"] == fast["tokens"]
+    assert_matches_numpy(fast, slow)  # speed is measured in bench/quality.ts, not asserted here

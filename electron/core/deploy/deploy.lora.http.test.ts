@@ -123,6 +123,28 @@ describe.skipIf(!haveVenv)('LoRA adapters: POST /api/training/deploy', () => {
       expect(cmd[cmd.indexOf('--lora') + 1]).toBe(first.body.adapter_gguf_path);
       adapterText = await complete(first.body.base_url, 'lora-ckpt-2');
       expect(adapterText).not.toBe(bareText); // the adapter is applied
+      // base vs adapter on one server: `<name>-base` is the same weights without the adapter
+      expect(server.body.base_model_name).toBe('lora-ckpt-2-base');
+      const models = (await (await fetch(`${first.body.base_url}/v1/models`)).json()) as {
+        data: Array<{ id: string }>;
+      };
+      expect(models.data.map((m) => m.id)).toEqual(['lora-ckpt-2', 'lora-ckpt-2-base']);
+      expect(await complete(first.body.base_url, 'lora-ckpt-2-base')).toBe(bareText);
+      const playground = await t.raw('POST', `/api/servers/${first.body.server_id}/chat`, {
+        messages: [{ role: 'user', content: 'Hello' }],
+        max_tokens: 4,
+        temperature: 0,
+        base: true,
+      });
+      expect(playground.status).toBe(200);
+      expect(playground.text).toContain('"berth"'); // the final usage chunk: the base model answered
+      const bareServer = await t.call('GET', `/api/servers/${bare.body.server_id}`);
+      expect(bareServer.body.base_model_name).toBeUndefined();
+      const noBase = await t.raw('POST', `/api/servers/${bare.body.server_id}/chat`, {
+        messages: [{ role: 'user', content: 'Hello' }],
+        base: true,
+      });
+      expect(noBase.text).toContain('NO_BASE_MODEL');
 
       const second = await t.call('POST', '/api/training/deploy', {
         model_path: join(LORA_RUN, 'checkpoint-4'),
@@ -286,6 +308,7 @@ describe.skipIf(!haveVenv)('LoRA adapters: POST /api/training/deploy', () => {
       expect(models.data.map((m) => m.id)).toEqual(
         expect.arrayContaining(['run-loras', 'run-loras-checkpoint-4', 'run-loras-base']),
       );
+      expect(server.body.base_model_name).toBe('run-loras-base'); // what the playground compares with
       await t.call('DELETE', `/api/servers/${res.body.server_id}`);
       const engine = await t.call('POST', '/api/training/deploy', {
         job_id: job.body.id,

@@ -1,5 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { baseModelNameOf } from '../../../shared/servers.js';
 import type { EngineOptions } from './args.js';
 import {
   ApiError,
@@ -10,7 +11,7 @@ import {
   samplingOf,
   usageOf,
 } from './protocol.js';
-import type { Generation, ModelRunner } from './runner.js';
+import type { Generation, ModelRunner, Variant } from './runner.js';
 
 /** What the HTTP layer needs: the options, the runner once loaded, and a log sink. */
 export interface EngineHttpDeps {
@@ -39,7 +40,12 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: EngineHttp
   if (path === '/health') {
     requireMethod(req, 'GET');
     if (!runner) return sendJson(res, 503, { status: 'loading' });
-    return sendJson(res, 200, { status: 'ok', model: deps.options.name, ...runner.info });
+    return sendJson(res, 200, {
+      status: 'ok',
+      model: deps.options.name,
+      ...(runner.hasBase ? { base_model: baseModelNameOf(deps.options.name) } : {}),
+      ...runner.info,
+    });
   }
   if (!path?.startsWith('/v1/'))
     throw new ApiError(404, `No route for ${req.method} ${path}`, 'not_found_error');
@@ -48,39 +54,42 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: EngineHttp
     throw new ApiError(503, 'The model is still loading; retry shortly.', 'server_error', 'loading');
   if (path.startsWith('/v1/models/')) {
     requireMethod(req, 'GET');
-    checkModel(decodeURIComponent(path.slice('/v1/models/'.length)), deps.options.name);
-    return sendJson(res, 200, modelObject(deps.options.name, created, runner.info.contextSize));
+    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    checkModel(id, deps.options.name, runner.hasBase);
+    return sendJson(res, 200, modelObject(id, created, runner.info.contextSize));
   }
   switch (path) {
     case '/v1/models':
       requireMethod(req, 'GET');
       return sendJson(res, 200, {
         object: 'list',
-        data: [modelObject(deps.options.name, created, runner.info.contextSize)],
+        data: servedNames(deps.options.name, runner.hasBase).map((name) =>
+          modelObject(name, created, runner.info.contextSize),
+        ),
       });
     case '/v1/chat/completions': {
       requireMethod(req, 'POST');
       const request = parseRequest(ChatRequestSchema, await readJson(req, deps.options.maxBodyBytes));
-      checkModel(request.model, deps.options.name);
+      const variant = checkModel(request.model, deps.options.name, runner.hasBase);
       const sampling = samplingOf(request);
       return serveGeneration(res, request.stream === true, request.stream_options?.include_usage, {
         object: 'chat.completion',
         id: `chatcmpl-${randomUUID()}`,
-        model: deps.options.name,
-        run: (hooks) => runner.chat(request.messages, sampling, hooks),
+        model: request.model ?? deps.options.name,
+        run: (hooks) => runner.chat(request.messages, sampling, hooks, variant),
       });
     }
     case '/v1/completions': {
       requireMethod(req, 'POST');
       const request = parseRequest(CompletionRequestSchema, await readJson(req, deps.options.maxBodyBytes));
-      checkModel(request.model, deps.options.name);
+      const variant = checkModel(request.model, deps.options.name, runner.hasBase);
       const prompt = typeof request.prompt === 'string' ? request.prompt : (request.prompt[0] ?? '');
       const sampling = samplingOf(request);
       return serveGeneration(res, request.stream === true, request.stream_options?.include_usage, {
         object: 'text_completion',
         id: `cmpl-${randomUUID()}`,
-        model: deps.options.name,
-        run: (hooks) => runner.complete(prompt, sampling, hooks),
+        model: request.model ?? deps.options.name,
+        run: (hooks) => runner.complete(prompt, sampling, hooks, variant),
       });
     }
     default:
@@ -204,16 +213,21 @@ function requireMethod(req: IncomingMessage, method: string) {
     throw new ApiError(405, `Use ${method} for ${req.url}.`, 'invalid_request_error', 'method_not_allowed');
 }
 
-function checkModel(model: string | undefined, served: string) {
-  if (model !== undefined && model !== served) {
-    throw new ApiError(
-      404,
-      `The model \`${model}\` does not exist; this server serves \`${served}\`.`,
-      'not_found_error',
-      'model_not_found',
-      'model',
-    );
-  }
+const servedNames = (served: string, hasBase: boolean) => (hasBase ? [served, baseModelNameOf(served)] : [served]);
+
+/** Which model a request names: the served one (also when it names none), or the base. */
+function checkModel(model: string | undefined, served: string, hasBase: boolean): Variant {
+  if (model === undefined || model === served) return 'served';
+  if (hasBase && model === baseModelNameOf(served)) return 'base';
+  throw new ApiError(
+    404,
+    `The model \`${model}\` does not exist; this server serves ${servedNames(served, hasBase)
+      .map((n) => `\`${n}\``)
+      .join(' and ')}.`,
+    'not_found_error',
+    'model_not_found',
+    'model',
+  );
 }
 
 function checkApiKey(req: IncomingMessage, apiKey: string | undefined) {

@@ -28,6 +28,9 @@ export interface GenerationHooks {
   onText?(text: string, kind: 'content' | 'reasoning'): void;
 }
 
+/** Which model a request runs on: the served one, or (with a LoRA adapter) the same weights without the adapter. */
+export type Variant = 'served' | 'base';
+
 /** What the engine reports about the loaded model. */
 export interface RunnerInfo {
   gpu: string | false;
@@ -44,15 +47,26 @@ export interface RunnerInfo {
  */
 export class ModelRunner {
   readonly #pool: SlotPool<LlamaContextSequence>;
+  /**
+   * With a LoRA adapter, the bare base for base-vs-adapter comparisons: a second context on the same weights
+   * without the adapter, one sequence, made on the first request for it (no memory spent until then).
+   */
+  #basePool: Promise<SlotPool<LlamaContextSequence>> | undefined;
 
   private constructor(
     readonly llama: Llama,
     readonly model: LlamaModel,
     readonly context: LlamaContext,
     readonly info: RunnerInfo,
+    private readonly options: EngineOptions,
   ) {
     const sequences = Array.from({ length: info.parallel }, () => context.getSequence());
     this.#pool = new SlotPool(sequences);
+  }
+
+  /** Whether the base model without the adapter can be asked for (the engine runs with --lora). */
+  get hasBase(): boolean {
+    return this.options.lora !== undefined;
   }
 
   /** Loads the model (GPU where the binaries support one and `gpu` is auto) and creates its context. */
@@ -78,14 +92,20 @@ export class ModelRunner {
       const probe = new LlamaChat({ contextSequence: context.getSequence() });
       const chatWrapper = probe.chatWrapper.wrapperName;
       probe.dispose({ disposeSequence: true });
-      return new ModelRunner(llama, model, context, {
-        gpu: llama.gpu,
-        gpuLayers: model.gpuLayers,
-        contextSize: context.contextSize,
-        parallel: options.parallel,
-        chatWrapper,
-        trainContextSize: model.trainContextSize,
-      });
+      return new ModelRunner(
+        llama,
+        model,
+        context,
+        {
+          gpu: llama.gpu,
+          gpuLayers: model.gpuLayers,
+          contextSize: context.contextSize,
+          parallel: options.parallel,
+          chatWrapper,
+          trainContextSize: model.trainContextSize,
+        },
+        options,
+      );
     } catch (error) {
       await llama.dispose();
       throw error;
@@ -93,10 +113,15 @@ export class ModelRunner {
   }
 
   /** Answers a chat: the messages rendered with the model's chat template, then a new assistant turn. */
-  async chat(messages: ChatMessage[], sampling: Sampling, hooks: GenerationHooks): Promise<Generation> {
+  async chat(
+    messages: ChatMessage[],
+    sampling: Sampling,
+    hooks: GenerationHooks,
+    variant: Variant = 'served',
+  ): Promise<Generation> {
     const history: ChatHistoryItem[] = messages.map(toHistoryItem);
     history.push({ type: 'model', response: [] });
-    return this.#withSequence(hooks.signal, async (sequence) => {
+    return this.#withSequence(hooks.signal, variant, async (sequence) => {
       const chat = new LlamaChat({ contextSequence: sequence });
       try {
         const { contextText } = chat.chatWrapper.generateContextState({ chatHistory: history });
@@ -124,8 +149,13 @@ export class ModelRunner {
   }
 
   /** Continues a raw prompt (no chat template). */
-  async complete(prompt: string, sampling: Sampling, hooks: GenerationHooks): Promise<Generation> {
-    return this.#withSequence(hooks.signal, async (sequence) => {
+  async complete(
+    prompt: string,
+    sampling: Sampling,
+    hooks: GenerationHooks,
+    variant: Variant = 'served',
+  ): Promise<Generation> {
+    return this.#withSequence(hooks.signal, variant, async (sequence) => {
       const completion = new LlamaCompletion({ contextSequence: sequence });
       try {
         const bos = this.model.tokens.bos !== null && this.model.tokens.shouldPrependBosToken ? 1 : 0;
@@ -159,14 +189,38 @@ export class ModelRunner {
 
   async #withSequence<T>(
     signal: AbortSignal,
+    variant: Variant,
     work: (sequence: LlamaContextSequence) => Promise<T>,
   ): Promise<T> {
-    const sequence = await this.#pool.acquire(signal);
+    const pool = variant === 'base' ? await this.#base() : this.#pool;
+    const sequence = await pool.acquire(signal);
     try {
       return await work(sequence);
     } finally {
-      this.#pool.release(sequence);
+      pool.release(sequence);
     }
+  }
+
+  #base(): Promise<SlotPool<LlamaContextSequence>> {
+    if (!this.hasBase)
+      throw new ApiError(
+        404,
+        'This server has no base model apart from its adapter.',
+        'not_found_error',
+        'model_not_found',
+        'model',
+      );
+    this.#basePool ??= this.model
+      .createContext({
+        contextSize: this.info.contextSize,
+        sequences: 1,
+        ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
+      })
+      .then((context) => new SlotPool([context.getSequence()]));
+    this.#basePool.catch(() => {
+      this.#basePool = undefined; // out of memory now need not mean forever
+    });
+    return this.#basePool;
   }
 
   /** The tokens a request may generate: what it asked for, at most what is left of the context. */

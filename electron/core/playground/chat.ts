@@ -17,6 +17,7 @@ export const ChatRequestSchema = z
       .max(200),
     max_tokens: z.number().int().min(1).max(32_768).optional(),
     temperature: z.number().min(0).max(2).optional(),
+    base: z.boolean().optional(),
   })
   .strict();
 
@@ -25,12 +26,20 @@ export const ChatRequestSchema = z
  * delta to `onDelta`, and measures first-token latency and generation speed.
  */
 export async function streamChatCompletion(
-  server: { openai_base_url: string; model_name: string },
-  request: ChatRequest,
+  server: { name: string; openai_base_url: string; model_name: string; base_model_name?: string | undefined },
+  { base, ...request }: ChatRequest,
   onDelta: (text: string) => void,
   signal?: AbortSignal,
   apiKey?: string,
 ): Promise<ChatResult> {
+  if (base && !server.base_model_name) {
+    throw new BerthError(
+      'NO_BASE_MODEL',
+      `${server.name} serves no base model apart from its own`,
+      'Base-vs-adapter needs a LoRA adapter served over its base (vLLM, or the built-in engine in adapter mode).',
+    );
+  }
+  const model = base ? (server.base_model_name as string) : server.model_name;
   const started = performance.now();
   let res: Response;
   try {
@@ -42,7 +51,7 @@ export async function streamChatCompletion(
         ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
       },
       body: JSON.stringify({
-        model: server.model_name,
+        model,
         ...request,
         stream: true,
         stream_options: { include_usage: true },

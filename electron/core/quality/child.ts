@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The quality evaluator: two GGUFs (a model and its full-precision reference) loaded with node-llama-cpp in this
 // child process, the evaluation text cut into context-sized windows as llama-perplexity does, and per scored
-// token both models' full next-token distributions compared (math.ts). The job arrives as JSON on stdin
+// token both models' full next-token distributions compared (math.ts): read as raw logits from libllama
+// (libllama.ts) where it can be bound, else through node-llama-cpp's API. The job arrives as JSON on stdin
 // (protocol.ts); progress, the figures or one error go to stdout as JSON lines. SIGTERM ends it at once.
 //
 // Memory: both models and two contexts of `context` tokens, plus the distributions of one chunk of positions
@@ -10,14 +11,25 @@ import { writeFileSync } from 'node:fs';
 import {
   type ChatHistoryItem,
   GgufFileType,
+  GgufInsights,
   getLlama,
+  type Llama,
   type LlamaContextSequence,
   LlamaLogLevel,
   type LlamaModel,
+  readGgufFileInfo,
   resolveChatWrapper,
   type Token,
 } from 'node-llama-cpp';
-import { logProbs, QualityAccumulator, scoredPerWindow, windows } from './math.js';
+import { loadedLibllamaPath, type RawApi, RawEvaluator } from './libllama.js';
+import {
+  compareLogits,
+  logProbs,
+  QualityAccumulator,
+  scoredPerWindow,
+  type Window,
+  windows,
+} from './math.js';
 import type { EvaluatorJob, EvaluatorLine } from './protocol.js';
 import type { EvalSegment } from './text.js';
 
@@ -117,6 +129,163 @@ async function speedOnly(job: EvaluatorJob): Promise<void> {
   await llama.dispose();
 }
 
+interface Scoring {
+  winTokens: Token[][];
+  wins: Window[];
+  acc: QualityAccumulator;
+  shift: number;
+  chunkBytes: number;
+  progress: () => void;
+}
+
+/**
+ * The fast reader: each window decoded once per model through libllama (the prefix and the first chunk of scored
+ * positions in one batch, as llama-perplexity decodes a window), the logits of the scored positions copied out of
+ * llama.cpp's output buffer and compared here. Pipelined: while this thread compares chunk k, libllama (on koffi's
+ * worker thread) already decodes chunk k+1, so a report costs about its two evaluations, or the comparison's
+ * arithmetic where that is longer (tiny models with big vocabularies). Two chunks' logits are alive at a time.
+ */
+async function scoreWithLogits(ref: RawEvaluator, mod: RawEvaluator, s: Scoring): Promise<void> {
+  if (ref.nVocab !== mod.nVocab) throw vocabMismatch(ref.nVocab, mod.nVocab);
+  const nVocab = ref.nVocab;
+  const chunk = Math.min(ref.rows, mod.rows);
+  // every decode of the run: window wi, tokens [start, end), outputs (scored positions) from `from` on
+  const jobs: Array<{ wi: number; start: number; from: number; end: number }> = [];
+  for (const [wi, w] of s.wins.entries()) {
+    const last = w.size - 1; // positions first .. size-2 are scored; the last one has no next token
+    for (let start = 0, from = w.first; from < last; start = from) {
+      const end = Math.min(last, from + chunk);
+      jobs.push({ wi, start, from, end });
+      from = end;
+    }
+  }
+  const decode = async (j: (typeof jobs)[number]) => {
+    if (j.start === 0) {
+      ref.clear();
+      mod.clear();
+    }
+    const input = (s.winTokens[j.wi] as Token[]).slice(j.start, j.end);
+    const lr = await ref.decode(input, j.start, j.from - j.start);
+    const lm = await mod.decode(input, j.start, j.from - j.start);
+    return { lr, lm };
+  };
+  const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+  let next = decode(jobs[0] as (typeof jobs)[number]);
+  for (const [k, j] of jobs.entries()) {
+    const { lr, lm } = await next;
+    const following = jobs[k + 1];
+    if (following) {
+      next = decode(following);
+      next.catch(() => undefined); // a failure is thrown where it is awaited, not as an unhandled rejection
+    }
+    const t = s.winTokens[j.wi] as Token[];
+    const rows = j.end - j.from;
+    for (let i = 0; i + s.shift < rows; i++) {
+      s.acc.addMeasured(compareLogits(lr, i, lm, i + s.shift, nVocab, t[j.from + i + 1] as number));
+      if (i % 8 === 7) await yieldToLoop(); // lets the next decode's completion hand over to the other model
+    }
+    s.progress();
+  }
+}
+
+/** The fallback reader: node-llama-cpp's per-position probabilities (a Map of the whole vocabulary each). */
+async function scoreWithProbabilities(
+  refSeq: LlamaContextSequence,
+  modSeq: LlamaContextSequence,
+  s: Scoring,
+): Promise<void> {
+  let nVocab = 0;
+  let chunk = 0;
+  for (const [wi, w] of s.wins.entries()) {
+    const t = s.winTokens[wi] as Token[];
+    await Promise.all([refSeq.clearHistory(), modSeq.clearHistory()]);
+    const prefix = t.slice(0, w.first);
+    await Promise.all([refSeq.controlledEvaluate(prefix), modSeq.controlledEvaluate(prefix)]);
+    const last = w.size - 1;
+    for (let pos = w.first; pos < last; ) {
+      const size = chunk || 1; // the first chunk is one position: it tells the vocabulary size
+      const end = Math.min(last, pos + size);
+      const input = () =>
+        t
+          .slice(pos, end)
+          .map((tok) => [tok, { generateNext: { probabilities: true, options: FULL } }] as [Token, object]);
+      const [r, m] = await Promise.all([
+        refSeq.controlledEvaluate(input()),
+        modSeq.controlledEvaluate(input()),
+      ]);
+      const lr: Float64Array[] = [];
+      const lm: Float64Array[] = [];
+      for (let i = 0; i < end - pos; i++) {
+        const rp = r[i]?.next?.probabilities;
+        const mp = m[i]?.next?.probabilities;
+        if (!rp || !mp) throw new JobError('QUALITY_FAILED', 'llama.cpp returned no probabilities');
+        if (!nVocab) {
+          nVocab = rp.size;
+          if (mp.size !== nVocab) throw vocabMismatch(rp.size, mp.size);
+          chunk = Math.max(1, Math.min(512, Math.floor(s.chunkBytes / (nVocab * 8 * 2))));
+        }
+        lr.push(logProbs(rp, nVocab));
+        lm.push(logProbs(mp, nVocab));
+      }
+      for (let i = 0; i + s.shift < lr.length; i++) {
+        s.acc.add(lr[i] as Float64Array, lm[i + s.shift] as Float64Array, t[pos + i + 1] as number);
+      }
+      pos = end;
+      s.progress();
+    }
+  }
+}
+
+const vocabMismatch = (a: number, b: number) =>
+  new JobError('VOCAB_MISMATCH', `The vocabularies differ: ${a} tokens in the reference, ${b} in the model`);
+
+/**
+ * Both models in libllama for raw logits, with as many layers on the GPU as node-llama-cpp would put there for
+ * each (its own fit, against the VRAM left after the one before). Throws where either cannot be loaded so; the
+ * caller then reads through node-llama-cpp, which reports a file that cannot be loaded at all with its code.
+ */
+async function openRaw(
+  api: RawApi,
+  llama: Llama,
+  job: EvaluatorJob,
+  chunkBytes: number,
+  disposers: Array<() => unknown>,
+): Promise<{ ref: RawEvaluator; mod: RawEvaluator }> {
+  const cpuOnly = job.gpu === 'cpu' || llama.gpu === false;
+  const open = async (path: string) => {
+    const gpuLayers = cpuOnly
+      ? 0
+      : (
+          await (
+            await GgufInsights.from(await readGgufFileInfo(path), llama)
+          ).configurationResolver.resolveModelGpuLayersV2('auto')
+        ).gpuLayers;
+    const ev = await RawEvaluator.open(api, path, {
+      context: job.context,
+      chunkBytes,
+      gpuLayers,
+      cpuOnly,
+      ...(job.threads ? { threads: job.threads } : {}),
+    });
+    disposers.push(() => ev.dispose());
+    return ev;
+  };
+  const ref = await open(job.reference);
+  emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
+  return { ref, mod: await open(job.model) };
+}
+
+/** libllama bound for raw logits, or why not (the evaluator then reads probabilities through node-llama-cpp). */
+function bindLibllama(gpu: string | false): { api?: RawApi; why?: string } {
+  const path = loadedLibllamaPath(gpu);
+  if (!path) return { why: 'the libllama node-llama-cpp loaded was not found' };
+  try {
+    return { api: RawEvaluator.bindApi(path) };
+  } catch (error) {
+    return { why: (error as Error).message };
+  }
+}
+
 async function run(job: EvaluatorJob): Promise<void> {
   if (job.speed_only) return speedOnly(job);
   const started = performance.now();
@@ -129,12 +298,33 @@ async function run(job: EvaluatorJob): Promise<void> {
       if (message.trim()) process.stderr.write(`llama.cpp: ${message.trimEnd()}\n`);
     },
   });
+  const bound = job.method === 'probabilities' ? { why: 'asked for' } : bindLibllama(llama.gpu);
+  const chunkBytes = job.chunk_bytes ?? 64 * 1024 * 1024;
+  const threads = job.threads ? { threads: job.threads } : {};
+  const disposers: Array<() => unknown> = [];
+  let raw: { ref: RawEvaluator; mod: RawEvaluator } | undefined;
+  let why = bound.why;
+  if (bound.api) {
+    try {
+      raw = await openRaw(bound.api, llama, job, chunkBytes, disposers);
+    } catch (error) {
+      for (const d of disposers.splice(0)) await d();
+      why = (error as Error).message;
+    }
+  }
+  const method = raw ? 'logits' : 'probabilities';
+  if (!raw && job.method !== 'probabilities') {
+    process.stderr.write(
+      `berth: raw logits unavailable (${why}); reading distributions through node-llama-cpp (slower)\n`,
+    );
+  }
+  // With raw logits node-llama-cpp only tokenizes (vocabulary only); the weights are loaded once, in libllama.
   const load = (path: string) =>
-    llama.loadModel({ modelPath: path }).catch((error: Error) => {
+    llama.loadModel({ modelPath: path, vocabOnly: method === 'logits' }).catch((error: Error) => {
       throw new JobError('MODEL_LOAD_FAILED', `${path}: ${error.message}`);
     });
   const reference = await load(job.reference);
-  emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
+  if (!raw) emit({ event: 'progress', stage: 'loading', done: 1, total: 2 });
   const model = await load(job.model);
   emit({ event: 'progress', stage: 'loading', done: 2, total: 2 });
 
@@ -172,64 +362,16 @@ async function run(job: EvaluatorJob): Promise<void> {
   }
   emit({ event: 'progress', stage: 'tokenizing', done: 1, total: 1 });
 
-  const opts = {
-    contextSize: context,
-    sequences: 1,
-    batchSize: context,
-    ...(job.threads ? { threads: job.threads } : {}),
-  };
-  const refCtx = await reference.createContext(opts);
-  const modCtx = await model.createContext(opts);
-  const refSeq = refCtx.getSequence();
-  const modSeq = modCtx.getSequence();
-
   const total = wins.reduce((s, w) => s + scoredPerWindow(w), 0);
   const acc = new QualityAccumulator();
-  const shift = job.test_shift ?? 0;
-  let nVocab = 0;
-  let chunk = 0;
-  const evalStarted = performance.now();
-  for (const [wi, w] of wins.entries()) {
-    const t = winTokens[wi] as Token[];
-    await Promise.all([refSeq.clearHistory(), modSeq.clearHistory()]);
-    const prefix = t.slice(0, w.first);
-    await Promise.all([refSeq.controlledEvaluate(prefix), modSeq.controlledEvaluate(prefix)]);
-    const last = w.size - 1; // positions first .. size-2 are scored; the last one has no next token
-    for (let pos = w.first; pos < last; ) {
-      const size = chunk || 1; // the first chunk is one position: it tells the vocabulary size
-      const end = Math.min(last, pos + size);
-      const input = () =>
-        t
-          .slice(pos, end)
-          .map((tok) => [tok, { generateNext: { probabilities: true, options: FULL } }] as [Token, object]);
-      const [r, m] = await Promise.all([
-        refSeq.controlledEvaluate(input()),
-        modSeq.controlledEvaluate(input()),
-      ]);
-      const lr: Float64Array[] = [];
-      const lm: Float64Array[] = [];
-      for (let i = 0; i < end - pos; i++) {
-        const rp = r[i]?.next?.probabilities;
-        const mp = m[i]?.next?.probabilities;
-        if (!rp || !mp) throw new JobError('QUALITY_FAILED', 'llama.cpp returned no probabilities');
-        if (!nVocab) {
-          nVocab = rp.size;
-          if (mp.size !== nVocab) {
-            throw new JobError(
-              'VOCAB_MISMATCH',
-              `The vocabularies differ: ${rp.size} tokens in ${job.reference}, ${mp.size} in ${job.model}`,
-            );
-          }
-          const perChunk = Math.floor((job.chunk_bytes ?? 64 * 1024 * 1024) / (nVocab * 8 * 2));
-          chunk = Math.max(1, Math.min(perChunk, 512));
-        }
-        lr.push(logProbs(rp, nVocab));
-        lm.push(logProbs(mp, nVocab));
-      }
-      for (let i = 0; i + shift < lr.length; i++) {
-        acc.add(lr[i] as Float64Array, lm[i + shift] as Float64Array, t[pos + i + 1] as number);
-      }
-      pos = end;
+  let evalStarted = 0;
+  const scoring: Scoring = {
+    winTokens,
+    wins,
+    acc,
+    shift: job.test_shift ?? 0,
+    chunkBytes,
+    progress: () => {
       const elapsed = (performance.now() - evalStarted) / 1000;
       const done = acc.tokens;
       emit({
@@ -240,13 +382,41 @@ async function run(job: EvaluatorJob): Promise<void> {
         elapsed_s: elapsed,
         ...(done > 0 ? { eta_s: (elapsed / done) * (total - done) } : {}),
       });
-    }
+    },
+  };
+  let evalSeconds: number;
+  let speedSeq: LlamaContextSequence | undefined;
+  if (raw) {
+    evalStarted = performance.now();
+    await scoreWithLogits(raw.ref, raw.mod, scoring);
+    evalSeconds = (performance.now() - evalStarted) / 1000;
+  } else {
+    const opts = { contextSize: context, sequences: 1, batchSize: context, ...threads };
+    const refCtx = await reference.createContext(opts);
+    const modCtx = await model.createContext(opts);
+    disposers.push(
+      () => refCtx.dispose(),
+      () => modCtx.dispose(),
+    );
+    speedSeq = modCtx.getSequence();
+    evalStarted = performance.now();
+    await scoreWithProbabilities(refCtx.getSequence(), speedSeq, scoring);
+    evalSeconds = (performance.now() - evalStarted) / 1000;
   }
-  const evalSeconds = (performance.now() - evalStarted) / 1000;
   const figures = acc.figures();
   let tokensPerSecond: number | undefined;
   if (job.speed_tokens && job.speed_tokens > 0) {
-    tokensPerSecond = await generationSpeed(modSeq, tokens, job.speed_tokens, context, useBos ? bos : null);
+    let full: LlamaModel | undefined;
+    if (!speedSeq) {
+      // the built-in engine generates through node-llama-cpp: time it there, on the weights loaded for that
+      for (const d of disposers.splice(0)) await d();
+      full = await llama.loadModel({ modelPath: job.model });
+      const ctx = await full.createContext({ contextSize: context, sequences: 1, ...threads });
+      disposers.push(() => ctx.dispose());
+      speedSeq = ctx.getSequence();
+    }
+    tokensPerSecond = await generationSpeed(speedSeq, tokens, job.speed_tokens, context, useBos ? bos : null);
+    if (full) disposers.push(() => full.dispose());
   }
   emit({
     event: 'done',
@@ -259,11 +429,11 @@ async function run(job: EvaluatorJob): Promise<void> {
       seconds: (performance.now() - started) / 1000,
       eval_seconds: evalSeconds,
       gpu: llama.gpu,
+      method,
       ...(tokensPerSecond !== undefined ? { tokens_per_second: tokensPerSecond } : {}),
     },
   });
-  await refCtx.dispose();
-  await modCtx.dispose();
+  for (const d of disposers) await d();
   await model.dispose();
   await reference.dispose();
   await llama.dispose();

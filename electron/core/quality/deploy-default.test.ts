@@ -20,7 +20,13 @@ describe('measure quality by default', () => {
     expect(small.reason).toMatch(/^small model: about \d+ s$/);
     const large = qualityDefault(qwen05);
     expect(large.measure).toBe(false);
-    expect(large.reason).toMatch(/^large model: takes minutes .*measure from the checkpoint page later$/);
+    expect(large.reason).toMatch(
+      /^large model: takes over a minute \(about \d+ s here\); measure from the checkpoint page later$/,
+    );
+    // 1.5B parameters: minutes
+    expect(qualityDefault({ ...qwen05, parameters: 1_500_000_000 }).reason).toMatch(
+      /takes minutes \(about \d+ min here\)/,
+    );
     expect(qualityDefault(undefined).measure).toBe(false);
   });
 

@@ -38,6 +38,7 @@ describe('quality evaluator (real llama.cpp)', () => {
       top1_agreement: 1,
     });
     expect(report.ppl_ratio).toBe(1);
+    expect(report.method).toBe('logits'); // raw logits from the libllama node-llama-cpp loaded
     expect(report.model_type).toBe('F16');
     expect(report.text.source).toBe('default');
     const evaluating = progress.filter((p) => p.stage === 'evaluating');
@@ -52,6 +53,30 @@ describe('quality evaluator (real llama.cpp)', () => {
     const report = await measureQuality({ ...base, extra: { test_shift: 1 } });
     expect(report.kl_mean).toBeGreaterThan(0);
     expect(report.top1_agreement).toBeLessThan(1);
+  }, 120_000);
+
+  it('without a libllama to bind, it says so and reads the same figures through node-llama-cpp', async () => {
+    const logs: string[] = [];
+    const before = process.env.BERTH_LIBLLAMA;
+    process.env.BERTH_LIBLLAMA = join(dir, 'no-such-libllama.so');
+    try {
+      const slow = await measureQuality({ ...base, extra: { test_shift: 1 }, onLog: (l) => logs.push(l) });
+      expect(slow.method).toBe('probabilities');
+      expect(logs.join('\n')).toMatch(
+        /raw logits unavailable \(the libllama node-llama-cpp loaded was not found\)/,
+      );
+      if (before === undefined) delete process.env.BERTH_LIBLLAMA;
+      else process.env.BERTH_LIBLLAMA = before;
+      const fast = await measureQuality({ ...base, extra: { test_shift: 1 } });
+      expect(fast.method).toBe('logits');
+      // the shifted comparison pairs one row fewer in the fallback (its first chunk is a single position)
+      expect(Math.abs(fast.tokens - slow.tokens)).toBeLessThanOrEqual(1);
+      expect(fast.kl_mean).toBeGreaterThan(0);
+      expect(Math.abs(fast.kl_mean - slow.kl_mean) / fast.kl_mean).toBeLessThan(0.05);
+    } finally {
+      if (before === undefined) delete process.env.BERTH_LIBLLAMA;
+      else process.env.BERTH_LIBLLAMA = before;
+    }
   }, 120_000);
 
   it('a text shorter than one window is EVAL_TEXT_TOO_SHORT', async () => {

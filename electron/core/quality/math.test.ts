@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   argmax,
+  compareLogits,
   klDivergence,
   LOG_FLOOR,
   logProbs,
@@ -151,5 +152,48 @@ describe('helpers', () => {
     expect(windows(1000, 256, 2)).toHaveLength(2);
     expect(windows(100, 256)).toEqual([]);
     expect(() => windows(100, 2)).toThrow(/too small/);
+  });
+});
+
+describe('compareLogits (the raw-logits reader)', () => {
+  const V = 5000;
+  const r = rng(42);
+  // two rows per model, float32 as llama.cpp hands them back; the model's rows are the reference's plus noise
+  const ref = Float32Array.from([...randomLogits(V, r, 20), ...randomLogits(V, r, 20)]);
+  const mod = Float32Array.from(ref, (x) => x + (r() - 0.5) * 0.8);
+
+  it('equals the log-softmax definition: KL, top-1, both NLLs', () => {
+    for (const row of [0, 1]) {
+      const a = logSoftmax(ref.subarray(row * V, (row + 1) * V));
+      const b = logSoftmax(mod.subarray(row * V, (row + 1) * V));
+      const f = compareLogits(ref, row, mod, row, V, 17);
+      expect(f.kl).toBeGreaterThan(1e-3);
+      expect(Math.abs(f.kl - klDivergence(a, b))).toBeLessThan(1e-12);
+      expect(f.same).toBe(argmax(a) === argmax(b));
+      expect(f.nllRef).toBeCloseTo(-(a[17] as number), 12);
+      expect(f.nllModel).toBeCloseTo(-(b[17] as number), 12);
+    }
+  });
+
+  it('a row against itself is exactly 0 with the same top-1; the wrong row is not', () => {
+    expect(compareLogits(ref, 1, ref, 1, V, 3)).toMatchObject({ kl: 0, same: true });
+    expect(compareLogits(ref, 0, ref, 1, V, 3).kl).toBeGreaterThan(0.1);
+  });
+
+  it('through the accumulator gives the same figures as the log-probability path', () => {
+    const fast = new QualityAccumulator();
+    const slow = new QualityAccumulator();
+    for (const row of [0, 1]) {
+      fast.addMeasured(compareLogits(ref, row, mod, row, V, 9 + row));
+      slow.add(
+        logSoftmax(ref.subarray(row * V, (row + 1) * V)),
+        logSoftmax(mod.subarray(row * V, (row + 1) * V)),
+        9 + row,
+      );
+    }
+    const [f, s] = [fast.figures(), slow.figures()];
+    for (const k of ['kl_mean', 'kl_p99', 'top1_agreement', 'ppl_reference', 'ppl_model'] as const) {
+      expect(f[k]).toBeCloseTo(s[k], 10);
+    }
   });
 });

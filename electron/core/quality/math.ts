@@ -55,6 +55,68 @@ export function klDivergence(logP: ArrayLike<number>, logQ: ArrayLike<number>): 
   return Math.max(0, kl); // rounding can leave -1e-17 for identical distributions
 }
 
+/** One scored position compared from raw logits: KL(P_ref || P_model), whether the top-1 tokens agree, and both NLLs. */
+export interface PositionFigures {
+  kl: number;
+  same: boolean;
+  nllRef: number;
+  nllModel: number;
+}
+
+/**
+ * The figures of one position straight from both models' logits (rows `refRow` and `modelRow` of nVocab floats in
+ * `ref` and `model`), in float64, two passes and two exp() per vocabulary entry: with a_i, b_i the logits and
+ * lse the log-sum-exp, KL = sum p_i ((a_i - lse_a) - (b_i - lse_b)) = (sum e^(a_i - max_a) (a_i - b_i)) / Z_a
+ * - lse_a + lse_b. Identical rows give exactly 0.
+ */
+export function compareLogits(
+  ref: Float32Array,
+  refRow: number,
+  model: Float32Array,
+  modelRow: number,
+  nVocab: number,
+  next: number,
+): PositionFigures {
+  const ra = refRow * nVocab;
+  const rb = modelRow * nVocab;
+  let maxA = -Infinity;
+  let maxB = -Infinity;
+  let argA = 0;
+  let argB = 0;
+  for (let i = 0; i < nVocab; i++) {
+    const a = ref[ra + i] as number;
+    const b = model[rb + i] as number;
+    if (a > maxA) {
+      maxA = a;
+      argA = i;
+    }
+    if (b > maxB) {
+      maxB = b;
+      argB = i;
+    }
+  }
+  let za = 0;
+  let zb = 0;
+  let cross = 0;
+  for (let i = 0; i < nVocab; i++) {
+    const a = ref[ra + i] as number;
+    const b = model[rb + i] as number;
+    const ea = Math.exp(a - maxA);
+    za += ea;
+    zb += Math.exp(b - maxB);
+    if (a !== b) cross += ea * (a - b);
+  }
+  const lseA = maxA + Math.log(za);
+  const lseB = maxB + Math.log(zb);
+  const kl = cross / za - lseA + lseB;
+  return {
+    kl: Math.max(0, kl), // rounding can leave -1e-17
+    same: argA === argB,
+    nllRef: lseA - (ref[ra + next] as number),
+    nllModel: lseB - (model[rb + next] as number),
+  };
+}
+
 /** Index of the largest value (the first one on a tie). */
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;
@@ -100,6 +162,15 @@ export class QualityAccumulator {
     this.#nllRef -= logRef[nextToken] as number;
     this.#nllModel -= logModel[nextToken] as number;
     return kl;
+  }
+
+  /** One scored position already compared (compareLogits). */
+  addMeasured(f: PositionFigures): number {
+    this.#kl.push(f.kl);
+    if (f.same) this.#same++;
+    this.#nllRef += f.nllRef;
+    this.#nllModel += f.nllModel;
+    return f.kl;
   }
 
   get tokens(): number {

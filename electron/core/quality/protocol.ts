@@ -23,6 +23,11 @@ export interface EvaluatorJob {
   test_shift?: number;
   /** After the comparison, generate this many tokens greedily with the model and report tokens/s (0: skip). */
   speed_tokens?: number;
+  /**
+   * `logits` (default): raw logits from the libllama node-llama-cpp loaded, falling back to `probabilities`
+   * (node-llama-cpp's per-position distributions, ~1,000x slower) when libllama cannot be bound. Tests force either.
+   */
+  method?: 'logits' | 'probabilities';
   /** Only the generation speed of `model` (no comparison, `reference` unused): answers with a `speed` line. */
   speed_only?: boolean;
 }
@@ -44,6 +49,7 @@ export interface EvaluatorFigures {
   seconds: number;
   eval_seconds: number;
   gpu: string | false;
+  method: 'logits' | 'probabilities';
   /** Greedy generation speed of the model on this machine (job.speed_tokens). */
   tokens_per_second?: number;
 }

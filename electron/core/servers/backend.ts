@@ -36,6 +36,12 @@ export interface Backend {
    */
   external?(model: PreparedModel): { host: string; port: number } | undefined;
 
+  /**
+   * The name the same server answers to with the bare base model, for a LoRA adapter served over its base
+   * (vLLM and the built-in engine: `<name>-base`); the playground compares the two.
+   */
+  baseModelName?(model: PreparedModel): string | undefined;
+
   /** The API key clients must send to this server, when it was started with one (kept out of ServerInfo). */
   apiKey?(server: ServerInfo): string | undefined;
 

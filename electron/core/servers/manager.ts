@@ -240,6 +240,7 @@ export class ServerManager {
         external ?? (await choosePort(spec.port ?? spec.model.config.port, defaultPort, this.usedPorts()));
       const host = external?.host ?? HOST;
       const id = randomUUID();
+      const base = spec.backend.baseModelName?.(spec.model);
       const info: ServerInfo = {
         id,
         name: spec.name,
@@ -248,6 +249,7 @@ export class ServerManager {
         host,
         ...urls(host, choice.port),
         model_name: spec.model.model_name,
+        ...(base ? { base_model_name: base } : {}),
         model_id: spec.model_id ?? randomUUID(),
         model_path: spec.model.model_path,
         ...(spec.job_id ? { job_id: spec.job_id } : {}),

@@ -25,7 +25,8 @@ export async function makeTestApi(options: Partial<CoreOptions> & { api?: ApiSer
   const t = await makeTestCore(options);
   const api: ApiServer = await startApiServer(t.core, { port: 0, ...options.api });
   t.core.apiUrl = api.url;
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  /** The response as text (SSE streams); `call` parses JSON. */
+  const raw = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(api.url + path, {
       method,
       headers: {
@@ -35,13 +36,17 @@ export async function makeTestApi(options: Partial<CoreOptions> & { api?: ApiSer
       },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  };
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const { status, text, headers: h } = await raw(method, path, body, headers);
+    return { status, body: text ? JSON.parse(text) : undefined, headers: h };
   };
   return {
     ...t,
     api,
     call,
+    raw,
     async dispose() {
       await api.close();
       await t.dispose();

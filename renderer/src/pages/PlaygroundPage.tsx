@@ -44,10 +44,21 @@ export function PlaygroundPage() {
     );
   }
   const leftId = left && servers.some((s) => s.id === left) ? left : servers[0]!.id;
-  const panes = [
-    leftId,
-    ...(right && right !== leftId && servers.some((s) => s.id === right) ? [right] : []),
-  ];
+  const leftServer = servers.find((s) => s.id === leftId)!;
+  // a pane is a server, or `<id>#base`: the same server's bare base model (a LoRA adapter served over its base)
+  const paneOf = (key: string) => {
+    const [id, which] = key.split('#');
+    const server = servers.find((s) => s.id === id);
+    if (!server || (which === 'base' && !server.base_model_name)) return undefined;
+    const base = which === 'base';
+    return { key, server, base, title: base ? `${server.name} · base model (no adapter)` : server.name };
+  };
+  const compareOptions = servers.flatMap((s) => [
+    ...(s.id !== leftId ? [{ value: s.id, label: s.name }] : []),
+    ...(s.base_model_name ? [{ value: `${s.id}#base`, label: `${s.name} · base model (no adapter)` }] : []),
+  ]);
+  const rightPane = right && right !== leftId ? paneOf(right) : undefined;
+  const panes = [paneOf(leftId)!, ...(rightPane ? [rightPane] : [])];
 
   const send = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -59,13 +70,14 @@ export function PlaygroundPage() {
     abort.current = new AbortController();
     const signal = abort.current.signal;
     await Promise.all(
-      panes.map(async (id) => {
+      panes.map(async ({ key: id, server, base }) => {
         const history = [...(turns[id] ?? []), { role: 'user' as const, content: text }];
         setTurns((t) => ({ ...t, [id]: [...history, { role: 'assistant', content: '' }] }));
         const request: ChatRequest = {
           messages: history.map(({ role, content }) => ({ role, content })),
           max_tokens: maxTokens,
           temperature,
+          ...(base ? { base: true } : {}),
         };
         const update = (fn: (last: Turn) => Turn) =>
           setTurns((t) => {
@@ -75,7 +87,7 @@ export function PlaygroundPage() {
           });
         try {
           const stats = await getApi().servers.chat(
-            id,
+            server.id,
             request,
             (delta) => update((last) => ({ ...last, content: last.content + delta })),
             signal,
@@ -107,15 +119,23 @@ export function PlaygroundPage() {
           Compare with{' '}
           <select value={right} onChange={(e) => setRight(e.target.value)}>
             <option value="">(none)</option>
-            {servers
-              .filter((s) => s.id !== leftId)
-              .map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.name}
-                </option>
-              ))}
+            {compareOptions.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
           </select>
         </label>
+        {leftServer.base_model_name && right !== `${leftId}#base` ? (
+          <button
+            type="button"
+            className="secondary"
+            title={`Send each prompt to ${leftServer.name} and to its base model without the adapter`}
+            onClick={() => setRight(`${leftId}#base`)}
+          >
+            Compare with base model
+          </button>
+        ) : null}
         <label>
           Max tokens{' '}
           <input
@@ -142,11 +162,10 @@ export function PlaygroundPage() {
         </button>
       </div>
       <div className={`panes panes-${panes.length}`}>
-        {panes.map((id) => {
-          const server = servers.find((s) => s.id === id)!;
+        {panes.map(({ key: id, title }) => {
           return (
-            <section key={id} className="pane" aria-label={`Chat with ${server.name}`}>
-              <h2>{server.name}</h2>
+            <section key={id} className="pane" aria-label={`Chat with ${title}`}>
+              <h2>{title}</h2>
               <div className="transcript" aria-live="polite">
                 {(turns[id] ?? []).map((turn, i) => (
                   // biome-ignore lint/suspicious/noArrayIndexKey: a transcript only grows at its end

@@ -18,7 +18,7 @@ describe('the deploy form\'s "Measure quality" checkbox', () => {
     });
     const large = {
       measure: false,
-      reason: 'large model: takes minutes (about 21 min); measure from the checkpoint page later',
+      reason: 'large model: takes over a minute (about 85 s here); measure from the checkpoint page later',
     };
     expect(measureQualityChoice(form, true, false, large).checked).toBe(false);
     expect(measureQualityChoice({ ...form, measure_quality: true }, true, false, large)).toMatchObject({

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { baseModelNameOf } from '../../../../shared/servers.js';
 import type { Settings } from '../../../../shared/settings.js';
 import type { BackendStatus } from '../../../../shared/system.js';
 import type { EngineProbe } from '../../engine/detect.js';
@@ -57,6 +58,8 @@ export function createLlamaCppBackend(deps: LlamaCppBackendDeps): Backend {
     type: 'llamacpp',
     defaultPort: 8080,
     apiKey: (server) => apiKeys.get(server.port),
+    baseModelName: (model) =>
+      model.adapter_gguf_path !== undefined ? baseModelNameOf(model.model_name) : undefined,
 
     async detect(signal) {
       const result = await execa(engine.command, [...engine.args, '--detect'], {

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { baseModelNameOf } from '../../../../shared/servers.js';
 import type { Settings } from '../../../../shared/settings.js';
 import type { BackendStatus } from '../../../../shared/system.js';
 import type { Backend, LaunchPlan, LaunchTarget, PreparedModel } from '../backend.js';
@@ -39,6 +40,10 @@ export function createVllmBackend(deps: VllmBackendDeps): Backend {
     type: 'vllm',
     defaultPort: 8000,
     apiKey: (server) => apiKeys.get(server.port),
+    baseModelName: (model) =>
+      model.adapter_path !== undefined && model.base_model_path !== undefined
+        ? baseModelNameOf(model.model_name)
+        : undefined,
 
     async detect(signal) {
       const py = python();
@@ -104,7 +109,7 @@ export function vllmLaunchPlan(
     String(config.gpu_memory_utilization ?? DEFAULT_GPU_MEMORY_UTILIZATION),
   );
   // With LoRA the adapter answers to the deployment's name; the bare base model gets a distinct one.
-  args.push('--served-model-name', lora ? `${model.model_name}-base` : model.model_name);
+  args.push('--served-model-name', lora ? baseModelNameOf(model.model_name) : model.model_name);
   const maxLen = config.max_model_len ?? config.context_length;
   if (maxLen !== undefined) args.push('--max-model-len', String(maxLen));
   if (config.tensor_parallel_size !== undefined)
