@@ -101,6 +101,8 @@ export interface BerthApi {
     /** Resolves when the deployment's server is running. */
     wait(deploymentId: string): Promise<DeployResponse>;
     cancel(deploymentId: string): Promise<void>;
+    /** Stops a deployment's quality measurement only: the server starts without a report. */
+    skipQuality(deploymentId: string): Promise<void>;
   };
   servers: {
     list(): Promise<ServerInfo[]>;

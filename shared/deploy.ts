@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { BerthErrorSchema } from './errors.js';
+import { QualityReportSchema } from './quality.js';
 
 /** Backends a deploy may target. `auto` takes the recommendation; `llamacpp` is Berth's built-in engine. */
 export const ServerTypeSchema = z.enum(['vllm', 'ollama', 'llamacpp']);
@@ -63,6 +65,13 @@ export const DeployRequestSchema = z
     base_model_path: z.string().min(1).max(4096).optional(),
     name: ModelNameSchema.optional(),
     config: DeployConfigSchema.default({}),
+    /**
+     * Ollama / the built-in engine with a quantized GGUF (not F16/BF16): measure the GGUF against its F16 (KL
+     * divergence, top-1 agreement, perplexity) as its own stage before the server starts. Absent: on when the
+     * estimate says it finishes in under a minute here (`qualityDefault` in shared/quality.ts). vLLM never
+     * makes a GGUF, so it does not apply there (the response's `quality` says so).
+     */
+    measure_quality: z.boolean().optional(),
   })
   .strict()
   .refine((r) => (r.job_id === undefined) !== (r.model_path === undefined), {
@@ -91,11 +100,33 @@ export const DeployResponseSchema = z.object({
   adapter_mode: z.enum(['adapter', 'merged']).optional(),
   adapter_gguf_path: z.string().optional(),
   adapter_mode_reason: z.string().optional(),
+  /** The deploy-time quality measurement: whether it ran, why, and its report or its error. */
+  quality: z
+    .object({
+      /** measured: a report; cached: the kept report of this file; failed: the error; skipped: the reason. */
+      state: z.enum(['measured', 'cached', 'failed', 'skipped']),
+      reason: z.string(),
+      report: QualityReportSchema.optional(),
+      error: BerthErrorSchema.optional(),
+    })
+    .optional(),
 });
 export type DeployResponse = z.infer<typeof DeployResponseSchema>;
 
-/** The stages a deployment walks through, in order; each backend skips the ones it does not need. */
-export const DeployStageSchema = z.enum(['inspect', 'convert', 'quantize', 'import', 'start', 'healthy']);
+/**
+ * The stages a deployment walks through, in order; each backend skips the ones it does not need. `quality`
+ * measures the quantized GGUF against its F16 (Ollama / built-in engine, when asked or on by default); it never
+ * fails the deployment: the server starts after it whatever its outcome.
+ */
+export const DeployStageSchema = z.enum([
+  'inspect',
+  'convert',
+  'quantize',
+  'quality',
+  'import',
+  'start',
+  'healthy',
+]);
 export type DeployStage = z.infer<typeof DeployStageSchema>;
 
 export const DeploymentStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled']);

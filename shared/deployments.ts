@@ -21,6 +21,13 @@ export const DeploymentInfoSchema = z.object({
   model_path: z.string().optional(),
   status: DeploymentStatusSchema,
   stages: z.record(DeployStageSchema, StageStateSchema),
+  /** Per stage: why it was skipped or what it found, and the error of one that failed on its own (quality). */
+  stage_notes: z
+    .partialRecord(
+      DeployStageSchema,
+      z.object({ detail: z.string().optional(), error: BerthErrorSchema.optional() }),
+    )
+    .optional(),
   progress: ProgressSchema.optional(),
   result: DeployResponseSchema.optional(),
   error: BerthErrorSchema.optional(),

@@ -8,7 +8,7 @@ export const ProgressSchema = z.object({
   stage: DeployStageSchema,
   done: z.number(),
   total: z.number(),
-  unit: z.enum(['bytes', 'tensors', 'steps']),
+  unit: z.enum(['bytes', 'tensors', 'steps', 'tokens']),
   /** Seconds since the stage started. */
   elapsed_s: z.number().optional(),
   eta_s: z.number().optional(),
@@ -23,6 +23,10 @@ export const BerthEventSchema = z.discriminatedUnion('type', [
     deployment_id: z.uuid(),
     stage: DeployStageSchema,
     state: z.enum(['started', 'done', 'skipped', 'failed']),
+    /** Why a stage was skipped, or what it found (the quality stage's verdict). */
+    detail: z.string().optional(),
+    /** A stage that failed without failing the deployment (quality): its coded error. */
+    error: BerthErrorSchema.optional(),
   }),
   z.object({ type: z.literal('deployment.progress'), deployment_id: z.uuid(), progress: ProgressSchema }),
   z.object({ type: z.literal('deployment.log'), deployment_id: z.uuid(), log: LogLineSchema }),

@@ -26,6 +26,7 @@ export const API_METHODS = [
   'deployments.start',
   'deployments.wait',
   'deployments.cancel',
+  'deployments.skipQuality',
   'servers.list',
   'servers.stop',
   'servers.restart',

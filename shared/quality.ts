@@ -42,6 +42,11 @@ export const QualityReportSchema = z.object({
   eval_seconds: z.number().nonnegative(),
   gpu: z.union([z.string(), z.literal(false)]),
   /**
+   * Set when the measurement was capped to this many windows (a short run: the e2e test, a slow machine's
+   * BERTH_QUALITY_WINDOWS); absent for a report over the whole text. Kept apart from full reports in the cache.
+   */
+  max_windows: z.number().int().positive().optional(),
+  /**
    * How the distributions were read: `logits` straight from llama.cpp's output buffer (the fast path), or
    * `probabilities` through node-llama-cpp's API (the fallback where libllama cannot be bound; same figures).
    */
@@ -148,3 +153,96 @@ export const CompareRequestSchema = z
   })
   .strict();
 export type CompareRequest = z.infer<typeof CompareRequestSchema>;
+
+/**
+ * What a quality measurement costs, for deciding whether the deploy form measures by default. The report's time
+ * has two parts: reading each scored position's full next-token distribution back from llama.cpp, for both
+ * models (grows with the vocabulary, not the model size), and evaluating every window's tokens twice (grows with
+ * the parameters). The constants are measured, not guessed; re-derive them when the evaluator changes.
+ */
+export const QUALITY_COST = {
+  /**
+   * Seconds per scored token, per model, per vocabulary entry (the raw-logits reader): bench/results/quality.json
+   * measured 1.34 s per 1,000 scored tokens on the tiny fixture (32,000-token vocabulary, almost no model) on the
+   * 2-core test machine: 1.336e-3 / (2 x 32,000). The fallback reader (node-llama-cpp's probabilities) is about
+   * 20x slower; the estimate assumes the fast path.
+   */
+  distribution_s: 2.1e-8,
+  /**
+   * Evaluation throughput (FLOP/s; 2 x parameters per token, per model). CPU: the same benchmark's ~46 M-parameter
+   * model took 3.83 s per 1,000 scored tokens, 2.50 s of it beyond the tiny fixture's, for 1,000 x 128/63 window
+   * tokens x 2 models x 2 x 46 M FLOPs: about 1.5e11 at 1 thread; 1e11 leaves room for a busy machine. GPU: a
+   * conservative guess (not measured here).
+   */
+  cpu_flops: 1e11,
+  gpu_flops: 1e12,
+  /** Starting the child and loading both GGUFs. */
+  load_s: 3,
+  /** The shipped evaluation text (resources/eval/berth-eval.txt; a test keeps this true). */
+  default_text_bytes: 15_344,
+  /** Measured by default when the estimate is under this. */
+  default_limit_s: 60,
+} as const;
+
+/** The window the evaluator uses when none is given: 512 tokens, or the model's own context if shorter. */
+export const QUALITY_DEFAULT_CONTEXT = 512;
+
+export interface QualityEstimateInput {
+  parameters: number;
+  vocab_size: number;
+  /** The model's training context (max_position_embeddings). */
+  context_length: number;
+  gpu: boolean;
+  /** The window size and window cap the measurement will use (BERTH_QUALITY_CONTEXT / _WINDOWS). */
+  context?: number;
+  max_windows?: number;
+  text_bytes?: number;
+}
+
+/**
+ * Seconds a quality report of this model over the default text should take here. Tokens in the text: about 4
+ * bytes per token for the usual 32k-250k vocabularies, 1.25 for tiny (character-level) ones (the 320-token test
+ * tokenizer cuts the default text into 12,544 tokens); windows: the text's tokens in context-sized windows (capped
+ * by max_windows), half of each window scored. Checked once: the 320-token test model at context 256 (49 windows)
+ * is estimated at 3.1 s and measured 1.3 s with the raw-logits reader (`berth quality <trainer-run> --quantization
+ * Q8_0 --context 256`). Not counted: converting the F16 reference when it is not cached yet.
+ */
+export function estimateQualitySeconds(m: QualityEstimateInput): number {
+  const bytesPerToken = m.vocab_size < 1_000 ? 1.25 : 4;
+  const tokens = (m.text_bytes ?? QUALITY_COST.default_text_bytes) / bytesPerToken;
+  const context = Math.max(16, Math.min(m.context ?? QUALITY_DEFAULT_CONTEXT, m.context_length));
+  let windows = Math.max(1, Math.floor(tokens / context));
+  if (m.max_windows) windows = Math.min(windows, m.max_windows);
+  const evaluated = windows * context;
+  const scored = windows * Math.ceil(context / 2);
+  const flops = m.gpu ? QUALITY_COST.gpu_flops : QUALITY_COST.cpu_flops;
+  return (
+    QUALITY_COST.load_s +
+    (2 * evaluated * 2 * m.parameters) / flops +
+    scored * 2 * m.vocab_size * QUALITY_COST.distribution_s
+  );
+}
+
+/** The deploy form's default for "Measure quality", with its one-line reason. */
+export interface QualityDefault {
+  measure: boolean;
+  seconds?: number;
+  reason: string;
+}
+
+export function qualityDefault(m: QualityEstimateInput | undefined): QualityDefault {
+  if (!m)
+    return {
+      measure: false,
+      reason: 'model size unknown: measure from the checkpoint page later',
+    };
+  const seconds = estimateQualitySeconds(m);
+  if (seconds < QUALITY_COST.default_limit_s)
+    return { measure: true, seconds, reason: `small model: about ${Math.max(1, Math.round(seconds))} s` };
+  const about = seconds < 120 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
+  return {
+    measure: false,
+    seconds,
+    reason: `large model: takes ${seconds < 120 ? 'over a minute' : 'minutes'} (about ${about} here); measure from the checkpoint page later`,
+  };
+}

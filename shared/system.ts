@@ -150,6 +150,11 @@ export const RecommendationSchema = z.object({
   options: z.array(DeploymentOptionSchema),
   /** The pick in one sentence. */
   summary: z.string(),
+  /**
+   * Whether a deploy measures quality by default (a report over the default text estimated under a minute
+   * here), with the reason the deploy form shows.
+   */
+  quality: z.object({ measure: z.boolean(), seconds: z.number().optional(), reason: z.string() }).optional(),
   /** What the memory model assumes (overheads, headroom). */
   assumptions: z.array(z.string()),
   /** Predicted GGUF file size per type. */

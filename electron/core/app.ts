@@ -10,6 +10,7 @@ import { EventBus } from './events.js';
 import { SystemService } from './hardware/service.js';
 import { type BerthPaths, berthPaths } from './paths.js';
 import { mkdirPrivate } from './private-fs.js';
+import { deployQuality } from './quality/requests.js';
 import type { Backend } from './servers/backend.js';
 import { createLlamaCppBackend } from './servers/backends/llamacpp.js';
 import { createOllamaBackend } from './servers/backends/ollama.js';
@@ -175,6 +176,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (errors.length > 0) throw new AggregateError(errors, 'Berth did not shut down cleanly');
     },
   };
+  // Deploy-time quality measurement (issue 13): the same quality service the HTTP routes and IPC use.
+  deployDeps.quality = deployQuality(core);
   // Live GPU memory per server: each refresh's process list mapped onto the servers' process trees.
   const stopGpuUsage = system.onGpuProcesses((processes) => servers.applyGpuProcesses(processes));
   core.onClose(stopGpuUsage);

@@ -47,6 +47,7 @@ export function createApiHandlers(core: Core): Partial<Record<ApiMethod, ApiHand
     'deployments.start': (request) => ({ deployment_id: core.deploy.start(request).id }),
     'deployments.wait': (id) => core.deploy.get(parseOrThrow(IdArg, id, 'id')).done,
     'deployments.cancel': async (id) => void (await core.deploy.cancel(parseOrThrow(IdArg, id, 'id'))),
+    'deployments.skipQuality': (id) => void core.deploy.skipQuality(parseOrThrow(IdArg, id, 'id')),
     'system.get': (options) =>
       core.system.report({ refresh: parseOrThrow(SystemGetArg, options ?? {}, 'options').refresh ?? false }),
     'system.recommend': async (request) => {

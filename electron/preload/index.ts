@@ -62,6 +62,7 @@ const api: BerthApi = {
     start: (request) => call('deployments.start', request),
     wait: (id) => call('deployments.wait', id),
     cancel: (id) => call('deployments.cancel', id),
+    skipQuality: (id) => call('deployments.skipQuality', id),
   },
   servers: {
     list: () => call('servers.list'),

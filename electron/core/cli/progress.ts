@@ -17,7 +17,7 @@ export function progressLine(p: Progress, width = 24): string {
 export function describeEvent(event: BerthEvent): string | undefined {
   switch (event.type) {
     case 'deployment.stage':
-      return `• ${event.stage}: ${event.state}`;
+      return `• ${event.stage}: ${event.state}${event.detail ? ` — ${event.detail}` : ''}${event.error ? ` [${event.error.code}]${event.error.hint ? ` hint: ${event.error.hint}` : ''}` : ''}`;
     case 'deployment.log':
       return `  ${event.log.line}`;
     case 'deployment.status':

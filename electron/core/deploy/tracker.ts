@@ -16,6 +16,8 @@ const HISTORY_LIMIT = 5_000;
 export class DeploymentTracker {
   readonly id = randomUUID();
   readonly controller = new AbortController();
+  /** The quality stage's own controller while it measures (a skip aborts it alone). */
+  qualityController: AbortController | undefined;
   readonly info: DeploymentInfo;
   private readonly history: BerthEvent[] = [];
   private readonly followers = new Set<(event: BerthEvent) => void>();
@@ -63,10 +65,15 @@ export class DeploymentTracker {
     this.publish({ type: 'deployment.status', deployment_id: this.id, status: 'running' });
   }
 
-  stage(stage: DeployStage, state: 'started' | 'done' | 'skipped' | 'failed'): void {
+  stage(
+    stage: DeployStage,
+    state: 'started' | 'done' | 'skipped' | 'failed',
+    note?: { detail?: string; error?: BerthErrorShape },
+  ): void {
     if (this.info.stages[stage] === state) return;
     this.info.stages[stage] = state;
-    this.publish({ type: 'deployment.stage', deployment_id: this.id, stage, state });
+    if (note) this.info.stage_notes = { ...this.info.stage_notes, [stage]: note };
+    this.publish({ type: 'deployment.stage', deployment_id: this.id, stage, state, ...note });
   }
 
   /** Marks every stage still pending as skipped (e.g. convert and quantize for vLLM). */

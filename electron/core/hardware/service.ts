@@ -4,9 +4,11 @@ import type { Gpu, GpuProcess, Recommendation, SystemReport } from '../../../sha
 import { baseNotFound, checkAdapterBase } from '../checkpoints/adapter-base.js';
 import { BerthError } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { deployQualityDefault, LORA_QUALITY_REASON } from '../quality/deploy-default.js';
 import { type DetectOptions, detectSystem } from './detect.js';
 import { queryGpuProcesses } from './gpu-processes.js';
 import { detectNvidia } from './gpus.js';
+import { usableGpus } from './memory.js';
 import { type RecommendOptions, recommendDeployment } from './recommend.js';
 
 export interface SystemServiceDeps {
@@ -109,7 +111,7 @@ export class SystemService {
     if (checkpoint.kind === 'lora-adapter' && !base) throw baseNotFound(checkpoint.lora?.base_model ?? '?');
     const adapter = base ? await checkAdapterBase(checkpoint.path, base, false) : undefined;
     const parameters = adapter ? adapter.base_parameters : checkpoint.parameters;
-    return recommendDeployment(
+    const recommendation = recommendDeployment(
       report,
       {
         shape: checkpoint.shape,
@@ -124,6 +126,11 @@ export class SystemService {
       },
       options,
     );
+    // The deploy form's "Measure quality" default: the same rule the deploy applies when the request has none.
+    const quality = adapter
+      ? { measure: false, reason: LORA_QUALITY_REASON }
+      : deployQualityDefault(checkpoint, usableGpus(report.gpus).length > 0, this.deps.env);
+    return { ...recommendation, quality };
   }
 
   /**

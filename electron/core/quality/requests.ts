@@ -3,8 +3,12 @@ import type { Checkpoint } from '../../../shared/checkpoints.js';
 import type { CompareRequest, CompareResult } from '../../../shared/quality.js';
 import type { SystemReport } from '../../../shared/system.js';
 import type { Core } from '../app.js';
+import type { DeployQuality } from '../deploy/deploy.js';
 import { tokenizerFallback } from '../deploy/tokenizer.js';
 import { BerthError } from '../errors.js';
+import { usableGpus } from '../hardware/memory.js';
+import { deployQualityDefault } from './deploy-default.js';
+import { envDefaults } from './env.js';
 import { ggufFit } from './fit.js';
 import {
   type CompareRequest as CompareOptions,
@@ -75,14 +79,46 @@ export async function prepareCompare(
     });
 }
 
+export { envDefaults };
+
 /**
- * Defaults for requests that leave them out, from BERTH_QUALITY_CONTEXT / BERTH_QUALITY_WINDOWS (a slow machine,
- * or the e2e test, measures fewer windows than the whole text).
+ * What a deploy asks of the quality service: the default for a checkpoint, and a measurement of exactly the
+ * GGUF it is about to serve against the checkpoint's F16 (converted once, then cached like every GGUF). Window
+ * and text defaults come from the environment (envDefaults); the window is at most the model's own context.
  */
-export function envDefaults(env: NodeJS.ProcessEnv): { context?: number; windows?: number } {
-  const n = (v: string | undefined) =>
-    v && Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : undefined;
-  const context = n(env.BERTH_QUALITY_CONTEXT);
-  const windows = n(env.BERTH_QUALITY_WINDOWS);
-  return { ...(context ? { context } : {}), ...(windows ? { windows } : {}) };
+export function deployQuality(core: Core): DeployQuality {
+  return {
+    defaultFor: (checkpoint) =>
+      deployQualityDefault(checkpoint, usableGpus(core.system.peek()?.gpus ?? []).length > 0, core.env),
+    async measure(r) {
+      const defaults = envDefaults(core.env);
+      const f16 = await core.conversion.convert({
+        modelPath: r.modelPath,
+        quantization: 'F16',
+        ...(r.tokenizerDir ? { tokenizerDir: r.tokenizerDir } : {}),
+        signal: r.signal,
+        onProgress: (p) =>
+          r.onProgress({
+            quantization: 'F16',
+            phase: 'convert',
+            stage: p.stage,
+            done: p.done,
+            total: p.total,
+            ...(p.eta_s !== undefined ? { eta_s: p.eta_s } : {}),
+          }),
+        onLog: (line) => r.onLog(line),
+      });
+      const context = Math.min(defaults.context ?? 512, r.modelContext ?? 512);
+      return qualityOf(core).measure({
+        target: r.ggufPath,
+        against: f16.ggufPath,
+        context,
+        ...(defaults.windows ? { maxWindows: defaults.windows } : {}),
+        ...(defaults.text ? { text: defaults.text } : {}),
+        signal: r.signal,
+        onProgress: r.onProgress,
+        onLog: r.onLog,
+      });
+    },
+  };
 }

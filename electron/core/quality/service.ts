@@ -71,11 +71,21 @@ function isFile(p: string): boolean {
 export function createQualityService(deps: QualityDeps): QualityService {
   const cache = new ConversionCache(deps.ggufCacheDir);
 
-  function cachedReport(model: string, reference: string, sha: string, context: number) {
+  /**
+   * The kept report for the same text, context and reference. A full report answers any request it covers (a
+   * capped request with at least its windows); a capped report (max_windows) answers only the same cap.
+   */
+  function cachedReport(model: string, reference: string, sha: string, context: number, cap?: number) {
     return cache
       .byPath(model)
       ?.quality?.find(
-        (r) => r.text.sha256 === sha && r.context === context && r.reference_path === reference,
+        (r) =>
+          r.text.sha256 === sha &&
+          r.context === context &&
+          r.reference_path === reference &&
+          (cap === undefined
+            ? r.max_windows === undefined
+            : r.max_windows === cap || (r.max_windows === undefined && r.windows <= cap)),
       );
   }
 
@@ -88,10 +98,9 @@ export function createQualityService(deps: QualityDeps): QualityService {
   ): Promise<{ report: QualityReport; cached: boolean }> {
     const text = loadEvalText(c.text);
     const context = c.context ?? DEFAULT_CONTEXT;
-    const hit =
-      c.force || c.maxWindows ? undefined : cachedReport(model, reference, text.info.sha256, context);
+    const hit = c.force ? undefined : cachedReport(model, reference, text.info.sha256, context, c.maxWindows);
     if (hit && (!speedTokens || hit.tokens_per_second)) return { report: hit, cached: true };
-    const report = await measureQuality({
+    const measured = await measureQuality({
       model,
       reference,
       text,
@@ -113,8 +122,11 @@ export function createQualityService(deps: QualityDeps): QualityService {
           ...(p.eta_s !== undefined ? { eta_s: p.eta_s } : {}),
         }),
     });
+    const report: QualityReport = c.maxWindows ? { ...measured, max_windows: c.maxWindows } : measured;
+    // Kept in the cache entry; a capped report never replaces a full one of the same text and context.
     const entry = cache.byPath(model);
-    if (entry && !c.maxWindows) cache.addQuality(entry.id, report);
+    const full = c.maxWindows ? cachedReport(model, reference, text.info.sha256, context) : undefined;
+    if (entry && !full) cache.addQuality(entry.id, report);
     return { report, cached: false };
   }
 

@@ -84,6 +84,7 @@ export function createHttpBridge(
       start: (request) => call('POST', '/api/training/deploy?wait=false', request),
       wait: (id) => call('GET', `/api/deployments/${enc(id)}/result`),
       cancel: (id) => call('DELETE', `/api/deployments/${enc(id)}`),
+      skipQuality: (id) => call('DELETE', `/api/deployments/${enc(id)}/quality`),
     },
     servers: {
       list: () => call('GET', '/api/servers'),

@@ -5,6 +5,7 @@ const LABELS: Record<DeployStage, string> = {
   inspect: 'Inspect',
   convert: 'Convert',
   quantize: 'Quantize',
+  quality: 'Quality',
   import: 'Import',
   start: 'Start',
   healthy: 'Healthy',
@@ -17,8 +18,12 @@ const ICONS: Record<StageState, string> = {
   failed: '✕',
 };
 
-/** inspect -> convert -> quantize -> import -> start -> healthy, each with its state. */
-export function Stepper(props: { stages: Record<DeployStage, StageState> }) {
+/** inspect -> convert -> quantize -> quality -> import -> start -> healthy, each with its state. */
+export function Stepper(props: {
+  stages: Record<DeployStage, StageState>;
+  /** Per stage: why it was skipped, or what it found (shown as the step's tooltip). */
+  notes?: Partial<Record<DeployStage, { detail?: string }>>;
+}) {
   return (
     <ol className="stepper" aria-label="Deployment stages">
       {(Object.keys(LABELS) as DeployStage[]).map((stage) => {
@@ -28,6 +33,7 @@ export function Stepper(props: { stages: Record<DeployStage, StageState> }) {
             key={stage}
             className={`step step-${state}`}
             aria-current={state === 'started' ? 'step' : undefined}
+            title={props.notes?.[stage]?.detail}
           >
             <span className="step-icon" aria-hidden="true">
               {ICONS[state]}

@@ -7,6 +7,7 @@ import { ErrorNote } from '../components/ErrorNote.js';
 import { useAppStore } from '../stores/app.js';
 import { useDeploymentsStore } from '../stores/deployments.js';
 import { DeploymentProgress } from './DeploymentProgress.js';
+import { measureQualityChoice } from './measure-quality.js';
 import { RecommendationPanel } from './RecommendationPanel.js';
 
 const SERVER_TYPES: Array<{ id: DeployServerType; label: string; why: string }> = [
@@ -39,6 +40,8 @@ interface FormState {
   adapter_mode: '' | 'adapter' | 'merged';
   /** LoRA adapters: the base model folder, when Berth did not find it. */
   base_model_path: string;
+  /** "Measure quality (KL against F16)": undefined follows the default for this model (the recommendation's). */
+  measure_quality: boolean | undefined;
 }
 
 /** The trade-off between the two ways a LoRA adapter runs on a GGUF backend (shown next to the choice). */
@@ -94,6 +97,7 @@ export function DeployPage() {
     port: '',
     adapter_mode: '',
     base_model_path: '',
+    measure_quality: undefined,
   });
   const [submitError, setSubmitError] = useState<unknown>();
   /** Fields the user changed: the recommendation no longer sets them. */
@@ -105,6 +109,7 @@ export function DeployPage() {
     utilization?: string;
     maxContext?: number;
     summary: string;
+    quality?: Recommendation['quality'];
   }>();
   const running = current ? deployments[current] : undefined;
 
@@ -145,6 +150,7 @@ export function DeployPage() {
       ...(u ? { utilization: String(u) } : {}),
       summary: best ? `${best.fit} on ${best.device}` : r.summary,
       maxContext: r.model.context_length,
+      ...(r.quality ? { quality: r.quality } : {}),
     });
     setForm((f) => ({
       ...f,
@@ -164,6 +170,9 @@ export function DeployPage() {
         ? settings?.ports.ollama
         : settings?.ports.llamacpp;
 
+  // Measure quality: the GGUF backends with a quantized type (F16 is the reference itself; vLLM makes no GGUF).
+  const quality = measureQualityChoice(form, gguf, Boolean(target?.adapter), pick?.quality);
+
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     if (!target || Object.keys(errors).length > 0) return;
@@ -174,6 +183,11 @@ export function DeployPage() {
       server_type: form.server_type,
       ...(form.name ? { name: form.name } : {}),
       ...(target.adapter && form.base_model_path ? { base_model_path: form.base_model_path } : {}),
+      // Untouched, the checkbox shows the core's default (the same rule, from the recommendation) and the core
+      // applies it; a box the user set is sent as set.
+      ...(quality.applies && form.measure_quality !== undefined
+        ? { measure_quality: form.measure_quality }
+        : {}),
       config: {
         ...(target.adapter && gguf && form.adapter_mode ? { adapter_mode: form.adapter_mode } : {}),
         context_length: Number(form.context_length),
@@ -277,6 +291,21 @@ export function DeployPage() {
                   onChange={(e) => set({ base_model_path: e.target.value })}
                 />
               </Field>
+            ) : null}
+            {quality.shown ? (
+              <label className="field">
+                <span className="field-label">Quality</span>
+                <span>
+                  <input
+                    type="checkbox"
+                    checked={quality.checked ?? false}
+                    disabled={!quality.applies}
+                    onChange={(e) => set({ measure_quality: e.target.checked })}
+                  />{' '}
+                  Measure quality (KL against F16)
+                </span>
+                <span className="why">{quality.reason}</span>
+              </label>
             ) : null}
             <Field
               label="Context length"

@@ -1,4 +1,5 @@
 import type { DeployStage } from '../../../shared/deploy.js';
+import { qualityReading } from '../../../shared/quality.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { LogView } from '../components/LogView.js';
 import { ProgressBar } from '../components/ProgressBar.js';
@@ -11,6 +12,7 @@ import { type DeploymentView, useDeploymentsStore } from '../stores/deployments.
 export function DeploymentProgress(props: { deployment: DeploymentView }) {
   const d = props.deployment;
   const cancel = useDeploymentsStore((s) => s.cancel);
+  const skipQuality = useDeploymentsStore((s) => s.skipQuality);
   const navigate = useAppStore((s) => s.navigate);
   const active = (Object.keys(d.stages) as DeployStage[]).find((s) => d.stages[s] === 'started');
   const p = active ? d.progress[active] : undefined;
@@ -32,12 +34,25 @@ export function DeploymentProgress(props: { deployment: DeploymentView }) {
           Deploying {d.label} <span className={`status status-${d.status}`}>{d.status}</span>
         </h2>
         {!finished ? (
-          <button type="button" className="danger" onClick={() => void cancel(d.id)}>
-            Cancel
-          </button>
+          <span>
+            {d.stages.quality === 'started' ? (
+              <button
+                type="button"
+                className="secondary"
+                title="Stop measuring and start the server now, without a quality report"
+                onClick={() => void skipQuality(d.id).catch(() => undefined)}
+              >
+                Skip measurement
+              </button>
+            ) : null}{' '}
+            <button type="button" className="danger" onClick={() => void cancel(d.id)}>
+              Cancel
+            </button>
+          </span>
         ) : null}
       </header>
-      <Stepper stages={d.stages} />
+      <Stepper stages={d.stages} notes={d.notes} />
+      <QualityStageNote deployment={d} />
       {active && p ? (
         <ProgressBar
           label={`${active} progress`}
@@ -66,4 +81,49 @@ export function DeploymentProgress(props: { deployment: DeploymentView }) {
       <LogView lines={d.logs} label="Deployment log" height={300} />
     </section>
   );
+}
+
+/**
+ * The quality stage's outcome under the stepper: the verdict with its plain reading, the coded error of a
+ * measurement that failed (the deployment goes on without it), or why it did not run when it was asked for.
+ */
+function QualityStageNote(props: { deployment: DeploymentView }) {
+  const d = props.deployment;
+  const state = d.stages.quality;
+  const note = d.notes.quality;
+  const report = d.result?.quality?.report;
+  if (state === 'done' && note?.detail) {
+    return (
+      <p className="quality-note" role="status" aria-label="Quality measurement">
+        <strong>Quality:</strong> {note.detail}
+        {report ? <span className="why">{qualityReading(report)}</span> : null}
+      </p>
+    );
+  }
+  if (state === 'failed' && note?.error) {
+    return (
+      <section className="quality-note" aria-label="Quality measurement">
+        <p>
+          <strong>Quality was not measured</strong>
+          {d.status === 'cancelled' ? '.' : '; the server starts anyway.'}
+        </p>
+        <ErrorNote error={note.error} />
+      </section>
+    );
+  }
+  if (state === 'skipped' && note?.error) {
+    return (
+      <p className="quality-note" role="note" aria-label="Quality measurement">
+        <strong>Quality measurement skipped</strong>; the server starts without a report. {note.error.hint}
+      </p>
+    );
+  }
+  if (state === 'skipped' && d.request.measure_quality && note?.detail) {
+    return (
+      <p className="quality-note" role="note" aria-label="Quality measurement">
+        <strong>Quality not measured:</strong> {note.detail}
+      </p>
+    );
+  }
+  return null;
 }

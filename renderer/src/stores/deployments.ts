@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { DeployRequest, DeployStage, Quantization } from '../../../shared/deploy.js';
 import { DeployStageSchema } from '../../../shared/deploy.js';
 import type { DeploymentInfo, StageState } from '../../../shared/deployments.js';
+import type { BerthErrorShape } from '../../../shared/errors.js';
 import type { BerthEvent, Progress } from '../../../shared/events.js';
 import type { LogLine } from '../../../shared/servers.js';
 import { getApi } from '../api/index.js';
@@ -26,6 +27,8 @@ export interface DeploymentView {
   label: string;
   status: DeploymentInfo['status'];
   stages: Record<DeployStage, StageState>;
+  /** What a stage found or why it was skipped, and the error of one that failed on its own (quality). */
+  notes: Partial<Record<DeployStage, { detail?: string; error?: BerthErrorShape }>>;
   progress: Partial<Record<DeployStage, Progress & { started_at: number }>>;
   logs: LogLine[];
   error?: { code: string; message: string; hint?: string };
@@ -41,6 +44,7 @@ interface DeploymentsState {
   setTarget(target: DeployTarget | undefined): void;
   start(request: DeployRequest, label: string): Promise<string>;
   cancel(id: string): Promise<void>;
+  skipQuality(id: string): Promise<void>;
   apply(events: BerthEvent[]): void;
 }
 
@@ -66,6 +70,7 @@ export const useDeploymentsStore = create<DeploymentsState>((set, get) => ({
           label,
           status: 'pending',
           stages: pendingStages(),
+          notes: {},
           progress: {},
           logs: [],
           started_at: Date.now(),
@@ -76,6 +81,9 @@ export const useDeploymentsStore = create<DeploymentsState>((set, get) => ({
   },
   async cancel(id) {
     await getApi().deployments.cancel(id);
+  },
+  async skipQuality(id) {
+    await getApi().deployments.skipQuality(id);
   },
   apply(events) {
     const relevant = events.filter((e) => e.type.startsWith('deployment.'));
@@ -91,13 +99,20 @@ export const useDeploymentsStore = create<DeploymentsState>((set, get) => ({
         : {
             ...existing,
             stages: { ...existing.stages },
+            notes: { ...existing.notes },
             progress: { ...existing.progress },
             logs: existing.logs.slice(),
           };
       touched.add(event.deployment_id);
       deployments[event.deployment_id] = d;
-      if (event.type === 'deployment.stage') d.stages[event.stage] = event.state;
-      else if (event.type === 'deployment.progress') {
+      if (event.type === 'deployment.stage') {
+        d.stages[event.stage] = event.state;
+        if (event.detail || event.error)
+          d.notes[event.stage] = {
+            ...(event.detail ? { detail: event.detail } : {}),
+            ...(event.error ? { error: event.error } : {}),
+          };
+      } else if (event.type === 'deployment.progress') {
         const prev = d.progress[event.progress.stage];
         d.progress[event.progress.stage] = { ...event.progress, started_at: prev?.started_at ?? Date.now() };
       } else if (event.type === 'deployment.log') {

@@ -100,4 +100,14 @@ export function registerDeployRoutes(table: RouteTable, core: Core): void {
     },
     ({ params }) => core.deploy.cancel(params.id!),
   );
+  table.add(
+    {
+      method: 'DELETE',
+      path: '/api/deployments/:id/quality',
+      summary:
+        "Skip a deployment's quality measurement in progress: the evaluator stops, the server starts without a report",
+      response: DeploymentInfoSchema,
+    },
+    ({ params }) => core.deploy.skipQuality(params.id!),
+  );
 }

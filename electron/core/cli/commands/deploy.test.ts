@@ -67,6 +67,28 @@ describe('berth deploy', () => {
     expect(c.out()).toMatch(/✓ running: http:\/\/127\.0\.0\.1:\d+\/v1 \(model "cli-tty"\)/);
   });
 
+  it('--measure-quality reaches the deploy: a GGUF file has no F16 to compare with, and the stage line says so', async () => {
+    const c = io(true);
+    const code = await main(
+      ['deploy', TINY_GGUF, '--server', 'llamacpp', '--name', 'cli-q', '--measure-quality'],
+      c.io,
+      { BERTH_HOME: t.home },
+    );
+    expect(code, c.err()).toBe(0);
+    expect(c.err()).toContain('• quality: skipped — a GGUF file has no F16 here to compare with');
+    expect(c.err()).toContain('quality: not measured:'); // the log line, only when it was asked for
+    expect(await main(['stop', 'cli-q'], io().io, { BERTH_HOME: t.home })).toBe(0);
+    const both = io();
+    expect(
+      await main(
+        ['deploy', TINY_GGUF, '--server', 'llamacpp', '--measure-quality', '--no-measure-quality'],
+        both.io,
+        { BERTH_HOME: t.home },
+      ),
+    ).toBe(1);
+    expect(both.err()).toContain('INVALID_REQUEST');
+  });
+
   it('a failed deploy exits 1 with the error code and hint', async () => {
     const c = io();
     const code = await main(['deploy', TINY_GGUF, '--server', 'llamacpp', '--name', 'cli-tiny'], c.io, {

@@ -13,7 +13,7 @@ export const deployCommand: Command = {
   name: 'deploy',
   summary: 'Deploy a checkpoint (a path or a registered job id) to vLLM, Ollama or the built-in engine',
   usage:
-    'berth deploy <path|job-id> --server vllm|ollama|llamacpp|auto [--checkpoint checkpoint-N] [--name NAME] [--quantization Q4_K_M] [--context N] [--port N] [--gpu-memory-utilization 0.9] [--base <path>] [--adapter-mode adapter|merged] [--json]',
+    'berth deploy <path|job-id> --server vllm|ollama|llamacpp|auto [--checkpoint checkpoint-N] [--name NAME] [--quantization Q4_K_M] [--context N] [--port N] [--gpu-memory-utilization 0.9] [--base <path>] [--adapter-mode adapter|merged] [--measure-quality | --no-measure-quality] [--json]',
   options: {
     server: { type: 'string', default: 'auto' },
     checkpoint: { type: 'string' },
@@ -27,6 +27,9 @@ export const deployCommand: Command = {
     /** A LoRA adapter's base model folder, when base_model_name_or_path does not lead to it here. */
     base: { type: 'string' },
     'adapter-mode': { type: 'string' },
+    /** Measure the quantized GGUF against its F16 before the server starts (default: on for small models). */
+    'measure-quality': { type: 'boolean' },
+    'no-measure-quality': { type: 'boolean' },
   },
   async run(args, io, env) {
     const target = args.positionals[0];
@@ -44,12 +47,16 @@ export const deployCommand: Command = {
         adapter_mode: v['adapter-mode'],
       }).filter(([, value]) => value !== undefined),
     );
+    if (v['measure-quality'] && v['no-measure-quality'])
+      throw new BerthError('INVALID_REQUEST', 'Give --measure-quality or --no-measure-quality, not both');
+    const measure = v['measure-quality'] ? true : v['no-measure-quality'] ? false : undefined;
     const request = {
       ...(UUID.test(target) ? { job_id: target } : { model_path: resolve(target) }),
       server_type: v.server,
       ...(v.checkpoint ? { checkpoint_path: v.checkpoint } : {}),
       ...(v.name ? { name: v.name } : {}),
       ...(v.base ? { base_model_path: resolve(String(v.base)) } : {}),
+      ...(measure !== undefined ? { measure_quality: measure } : {}),
       config,
     } as DeployRequest;
 
