@@ -113,6 +113,25 @@ describe('notifications', () => {
       )?.title,
     ).toBe('Conversion finished');
   });
+
+  it('announces the measured quality with its verdict, and not a skipped measurement', () => {
+    const stage = (state: 'done' | 'skipped', detail?: string) =>
+      notificationFor(
+        {
+          type: 'deployment.stage',
+          deployment_id: '00000000-0000-4000-8000-000000000001',
+          stage: 'quality',
+          state,
+          ...(detail ? { detail } : {}),
+        },
+        new Map(),
+      );
+    expect(stage('done', 'Q4_K_M: top-1 agreement 94 %, KL 0.031, PPL +2.1 %')).toEqual({
+      title: 'Quality measured',
+      body: 'Q4_K_M: top-1 agreement 94 %, KL 0.031, PPL +2.1 %',
+    });
+    expect(stage('skipped', 'vLLM serves the checkpoint itself')).toBeUndefined();
+  });
 });
 
 describe('quit', () => {

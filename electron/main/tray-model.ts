@@ -87,9 +87,12 @@ export function notificationFor(
 ): { title: string; body: string } | undefined {
   switch (event.type) {
     case 'deployment.stage':
-      return event.stage === 'quantize' && event.state === 'done'
-        ? { title: 'Conversion finished', body: 'The GGUF is ready; starting the server.' }
-        : undefined;
+      if (event.stage === 'quantize' && event.state === 'done')
+        return { title: 'Conversion finished', body: 'The GGUF is ready.' };
+      // the quality stage (when on) runs between conversion and start: its verdict is worth a glance
+      if (event.stage === 'quality' && event.state === 'done' && event.detail)
+        return { title: 'Quality measured', body: event.detail };
+      return undefined;
     case 'server.status': {
       const before = servers.get(event.server.id);
       if (event.server.status === 'running' && before?.status !== 'running') {
