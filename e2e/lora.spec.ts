@@ -38,7 +38,7 @@ test('a LoRA checkpoint: choose adapter or merged with the trade-off shown, depl
   await expect(page.getByRole('heading', { name: 'Deploy', level: 1 })).toBeVisible();
   await page.getByRole('radio', { name: 'Built-in engine' }).check();
   await page.getByLabel('Quantization').selectOption('Q4_K_M');
-  const mode = page.getByLabel('LoRA adapter');
+  const mode = page.getByRole('combobox', { name: /^LoRA adapter/ });
   await expect(mode).toBeVisible();
   // the default below Q8_0 is merged, with the reason
   await expect(page.getByText(/Merged by default at Q4_K_M/)).toBeVisible();

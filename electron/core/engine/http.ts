@@ -213,7 +213,8 @@ function requireMethod(req: IncomingMessage, method: string) {
     throw new ApiError(405, `Use ${method} for ${req.url}.`, 'invalid_request_error', 'method_not_allowed');
 }
 
-const servedNames = (served: string, hasBase: boolean) => (hasBase ? [served, baseModelNameOf(served)] : [served]);
+const servedNames = (served: string, hasBase: boolean) =>
+  hasBase ? [served, baseModelNameOf(served)] : [served];
 
 /** Which model a request names: the served one (also when it names none), or the base. */
 function checkModel(model: string | undefined, served: string, hasBase: boolean): Variant {
