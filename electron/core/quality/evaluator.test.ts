@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type QualityReport, QualityReportSchema } from '../../../shared/quality.js';
 import { TINY_GGUF } from '../engine/__fixtures__/fixtures.js';
-import { measureQuality } from './run.js';
+import { defaultEvaluatorCommand, measureQuality } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-quality-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,26 +57,23 @@ describe('quality evaluator (real llama.cpp)', () => {
 
   it('without a libllama to bind, it says so and reads the same figures through node-llama-cpp', async () => {
     const logs: string[] = [];
-    const before = process.env.BERTH_LIBLLAMA;
-    process.env.BERTH_LIBLLAMA = join(dir, 'no-such-libllama.so');
-    try {
-      const slow = await measureQuality({ ...base, extra: { test_shift: 1 }, onLog: (l) => logs.push(l) });
-      expect(slow.method).toBe('probabilities');
-      expect(logs.join('\n')).toMatch(
-        /raw logits unavailable \(the libllama node-llama-cpp loaded was not found\)/,
-      );
-      if (before === undefined) delete process.env.BERTH_LIBLLAMA;
-      else process.env.BERTH_LIBLLAMA = before;
-      const fast = await measureQuality({ ...base, extra: { test_shift: 1 } });
-      expect(fast.method).toBe('logits');
-      // the shifted comparison pairs one row fewer in the fallback (its first chunk is a single position)
-      expect(Math.abs(fast.tokens - slow.tokens)).toBeLessThanOrEqual(1);
-      expect(fast.kl_mean).toBeGreaterThan(0);
-      expect(Math.abs(fast.kl_mean - slow.kl_mean) / fast.kl_mean).toBeLessThan(0.05);
-    } finally {
-      if (before === undefined) delete process.env.BERTH_LIBLLAMA;
-      else process.env.BERTH_LIBLLAMA = before;
-    }
+    const cmd = defaultEvaluatorCommand();
+    const slow = await measureQuality({
+      ...base,
+      command: { ...cmd, env: { ...cmd.env, BERTH_LIBLLAMA: join(dir, 'no-such-libllama.so') } },
+      extra: { test_shift: 1 },
+      onLog: (l) => logs.push(l),
+    });
+    expect(slow.method).toBe('probabilities');
+    expect(logs.join('\n')).toMatch(
+      /raw logits unavailable \(the libllama node-llama-cpp loaded was not found\)/,
+    );
+    const fast = await measureQuality({ ...base, extra: { test_shift: 1 } });
+    expect(fast.method).toBe('logits');
+    // the shifted comparison pairs one row fewer in the fallback (its first chunk is a single position)
+    expect(Math.abs(fast.tokens - slow.tokens)).toBeLessThanOrEqual(1);
+    expect(fast.kl_mean).toBeGreaterThan(0);
+    expect(Math.abs(fast.kl_mean - slow.kl_mean) / fast.kl_mean).toBeLessThan(0.05);
   }, 120_000);
 
   it('worker threads comparing the logits give exactly the figures of the evaluator thread', async () => {

@@ -1,5 +1,6 @@
 // What the quality evaluator child (child.ts) reads on stdin and prints on stdout, one JSON object a line.
 import type { QualityProgress } from '../../../shared/quality.js';
+import type { QualityFigures } from './math.js';
 import type { EvalSegment } from './text.js';
 
 export interface EvaluatorJob {
@@ -37,20 +38,11 @@ export interface EvaluatorJob {
   speed_only?: boolean;
 }
 
-export interface EvaluatorFigures {
+export interface EvaluatorFigures extends QualityFigures {
   model_type: string;
   reference_type: string;
   context: number;
   windows: number;
-  tokens: number;
-  kl_mean: number;
-  kl_median: number;
-  kl_p99: number;
-  kl_max: number;
-  top1_agreement: number;
-  ppl_reference: number;
-  ppl_model: number;
-  ppl_ratio: number;
   seconds: number;
   eval_seconds: number;
   gpu: string | false;
