@@ -3,7 +3,7 @@ import type { Checkpoint } from '../../../shared/checkpoints.js';
 import type { CompareRequest, CompareResult } from '../../../shared/quality.js';
 import type { SystemReport } from '../../../shared/system.js';
 import type { Core } from '../app.js';
-import type { DeployQuality } from '../deploy/deploy.js';
+import type { DeployQuality } from '../deploy/quality-stage.js';
 import { tokenizerFallback } from '../deploy/tokenizer.js';
 import { BerthError } from '../errors.js';
 import { usableGpus } from '../hardware/memory.js';
