@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../engine/__fixtures__/engine-process.js';
 import { TINY_GGUF } from '../engine/__fixtures__/fixtures.js';
 import { survivors, waitFor } from '../servers/test-support/standin.js';
 import { makeTestApi } from '../test-support/core.js';
@@ -23,14 +24,6 @@ type Api = Awaited<ReturnType<typeof makeTestApi>>;
 let t: Api;
 let jobId: string;
 const converter = recordingConverterPython();
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe.skipIf(!haveVenv)('POST /api/training/deploy', () => {
   beforeAll(async () => {

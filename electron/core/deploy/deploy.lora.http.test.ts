@@ -1,8 +1,8 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../engine/__fixtures__/engine-process.js';
 import { survivors } from '../servers/test-support/standin.js';
 import { makeTestApi } from '../test-support/core.js';
 import {
@@ -30,14 +30,6 @@ const scratch = mkdtempSync(join(tmpdir(), 'berth-lora-'));
 const hfHome = join(scratch, 'hf');
 /** Each test starts servers and converters on a shared 2-core machine. */
 const SLOW = 300_000;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A copy of an adapter with adapter_config.json edited. */
 function adapterCopy(from: string, name: string, edit: Record<string, unknown>): string {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readChatStream } from '../../../renderer/src/api/http-bridge.js';
+import { freePort } from '../engine/__fixtures__/engine-process.js';
 import { findRealVllm, type RealVllm, realVllmFixture } from '../servers/test-support/real-vllm.js';
 import { survivors, VLLM_STANDIN, waitFor } from '../servers/test-support/standin.js';
 import { makeTestApi } from '../test-support/core.js';
@@ -27,14 +27,6 @@ let fixture: { run: string; adapter?: string };
 const converter = recordingConverterPython();
 let serverId: string;
 let firstPid: number;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function relayChat(id: string): Promise<{ text: string; completion_tokens: number }> {
   const res = await fetch(`${t.api.url}/api/servers/${id}/chat`, {
