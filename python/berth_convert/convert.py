@@ -64,6 +64,14 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
     `tokenizer_dir` is where the tokenizer files are when they are not beside the weights: a Trainer's
     checkpoint-N/ folders have none unless the tokenizer was passed to the Trainer, but the run's root has it.
     """
+    w = header_writer(plan, model_dir, reporter, tokenizer_dir)
+    reporter.phase("metadata")
+    return write_file(w, plan, out_path, reporter, sync)
+
+
+def header_writer(plan: Plan, model_dir: Path, reporter: Reporter,
+                  tokenizer_dir: Path | None = None) -> gguf.GGUFWriter:
+    """A GGUFWriter holding the file's metadata and tensor infos (no data yet)."""
     hp = plan.hp
     w = gguf.GGUFWriter(path=None, arch=hp.arch)
     w.add_name(model_dir.name)
@@ -79,9 +87,7 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
         np_dtype = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}[target]
         raw = gguf.GGMLQuantizationType.BF16 if target == "BF16" else None
         w.add_tensor_info(t.gguf_name, t.shape, np.dtype(np_dtype), int(np.prod(t.shape)) * WIDTH[target], raw)
-
-    reporter.phase("metadata")
-    return write_file(w, plan, out_path, reporter, sync)
+    return w
 
 
 def part_source(src: TensorSource, index: tuple | None) -> TensorSource:

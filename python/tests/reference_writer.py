@@ -9,14 +9,11 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-import gguf
 import numpy as np
 
-from berth_convert.architectures import write_hparams
-from berth_convert.convert import FTYPES, WIDTH, Plan
+from berth_convert.convert import WIDTH, Plan, header_writer
 from berth_convert.progress import Reporter
 from berth_convert.tensors import f32_to_bf16, permute_rows, to_f32
-from berth_convert.vocab import write_vocab
 
 CHUNK_ELEMENTS = 1 << 22
 
@@ -65,21 +62,7 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
                tokenizer_dir: Path | None = None) -> tuple[int, list[str]]:
     """Writes the GGUF the old way; returns its size and the warnings it gave."""
     warnings: list[str] = []
-    hp = plan.hp
-    w = gguf.GGUFWriter(path=None, arch=hp.arch)
-    w.add_name(model_dir.name)
-    w.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    w.add_file_type(FTYPES[plan.outtype])
-    write_hparams(w, hp, reporter.warn)
-    write_vocab(w, tokenizer_dir or model_dir, hp.arch, hp.n_vocab, reporter)
-
-    for name, arr in plan.extras.items():
-        w.add_tensor_info(name, arr.shape, arr.dtype, arr.nbytes)
-    for t in plan.tensors:
-        target = plan.target(t)
-        np_dtype = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}[target]
-        raw = gguf.GGMLQuantizationType.BF16 if target == "BF16" else None
-        w.add_tensor_info(t.gguf_name, t.shape, np.dtype(np_dtype), int(np.prod(t.shape)) * WIDTH[target], raw)
+    w = header_writer(plan, model_dir, reporter, tokenizer_dir)  # the metadata as Berth writes it
 
     w.write_header_to_file(path=out_path)
     w.write_kv_data_to_file()
@@ -112,7 +95,7 @@ def write_gguf(plan: Plan, model_dir: Path, out_path: Path, reporter: Reporter,
         pad()
         problems: list[str] = []
         for data, dtype in t.read(plan.sources):  # whole arrays; one expert at a time for a stacked tensor
-            problems += write_tensor(fout, data, dtype, plan.target(t), t.transform, hp.n_head, hp.n_head_kv,
+            problems += write_tensor(fout, data, dtype, plan.target(t), t.transform, plan.hp.n_head, plan.hp.n_head_kv,
                                      on_chunk)
             del data
         index += 1
